@@ -1,0 +1,7 @@
+/* applets.h - the applet table, one row per applet, alphabetical.
+ * APPLET(name, synopsis, summary, operand-completion) ; each applet file defines
+ * int applet_NAME_main(int, char **) and const struct opt applet_NAME_opts[]. */
+APPLET(hash, "[-c] [--chunks] [-j N] [FILE ...]",
+       "Print or check XXH3-128 hashes (xxhsum -H2 compatible).", "file")
+APPLET(merge, "[--format FMT] [-o FILE] [MANIFEST ...]",
+       "Merge manifests (later wins; v2025 snapshots compose with diffs).", "file")

@@ -1,0 +1,15 @@
+/* merge.c - placeholder, being written. */
+#include "core/opt.h"
+#include "core/util.h"
+
+const struct opt applet_merge_opts[] = {
+	OPT_END,
+};
+
+int applet_merge_main(int argc, char **argv)
+{
+	struct optstate st;
+	opt_init(&st, NULL, argc, argv);
+	opt_release(&st);
+	return EXIT_FAIL;
+}

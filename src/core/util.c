@@ -1,0 +1,205 @@
+/* util.c - allocation, errors and messages shared by every applet. */
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *ja_progname = "ja";
+int ja_verbose;
+
+int err_set(struct ja_err *err, int code, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+		err->code = code;
+	}
+	return -1;
+}
+
+void err_prefix(struct ja_err *err, const char *fmt, ...)
+{
+	char pre[512], old[sizeof(err->msg)];
+	va_list ap;
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	size_t n = strlen(pre);
+	if (n > sizeof(err->msg) - 3)
+		n = sizeof(err->msg) - 3;
+	memcpy(err->msg, pre, n);
+	memcpy(err->msg + n, ": ", 2);
+	n += 2;
+	size_t m = strlen(old);
+	if (m > sizeof(err->msg) - 1 - n)
+		m = sizeof(err->msg) - 1 - n;
+	memcpy(err->msg + n, old, m);
+	err->msg[n + m] = 0;
+}
+
+static void oom(void)
+{
+	static const char m[] = ": out of memory\n";
+	if (write(2, ja_progname, strlen(ja_progname)) < 0 || write(2, m, sizeof(m) - 1) < 0)
+		_exit(EXIT_FAIL);
+	_exit(EXIT_FAIL);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t m)
+{
+	void *p = calloc(n ? n : 1, m ? m : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+void xgrow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t c = *cap;
+	if (need <= c)
+		return;
+	if (c < 16)
+		c = 16;
+	while (c < need) {
+		if (c > SIZE_MAX / 2 / elem)
+			oom();
+		c *= 2;
+	}
+	*p = xrealloc(*p, c * elem);
+	*cap = c;
+}
+
+static void vmsg(const char *fmt, va_list ap)
+{
+	char line[2048];
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n < 0)
+		return;
+	fflush(stdout);
+	fprintf(stderr, "%s: %s\n", ja_progname, line);
+}
+
+void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void warnx(const char *fmt, ...)
+{
+	va_list ap;
+	if (ja_verbose < 0)
+		return;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void infox(int level, const char *fmt, ...)
+{
+	va_list ap;
+	if (ja_verbose < level)
+		return;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void die_err(const struct ja_err *err)
+{
+	die(err->code ? err->code : EXIT_FAIL, "%s", err->msg);
+}
+
+const char *esc_name(const char *s)
+{
+	static char ring[4][1024];
+	static int next;
+	char *out = ring[next++ & 3];
+	size_t o = 0, cap = sizeof(ring[0]) - 8;
+	const unsigned char *p = (const unsigned char *)s;
+	for (; *p && o < cap; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\') {
+			static const char hex[] = "0123456789abcdef";
+			out[o++] = '\\';
+			switch (*p) {
+			case '\n': out[o++] = 'n'; break;
+			case '\t': out[o++] = 't'; break;
+			case '\r': out[o++] = 'r'; break;
+			case '\\': out[o++] = '\\'; break;
+			default:
+				out[o++] = 'x';
+				out[o++] = hex[*p >> 4];
+				out[o++] = hex[*p & 15];
+			}
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	if (*p) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = 0;
+	return out;
+}
+
+int add_overflow_i64(int64_t a, int64_t b, int64_t *out)
+{
+	return __builtin_add_overflow(a, b, out);
+}
+
+int close_stdout(int rc)
+{
+	int bad = 0;
+	if (fflush(stdout) != 0 && errno != EPIPE)
+		bad = errno;
+	if (ferror(stdout) && errno != EPIPE && !bad)
+		bad = errno ? errno : EIO;
+	if (fclose(stdout) != 0 && errno != EPIPE && !bad)
+		bad = errno;
+	if (bad) {
+		fprintf(stderr, "%s: write error on stdout: %s\n", ja_progname, strerror(bad));
+		return rc ? rc : EXIT_FAIL;
+	}
+	return rc;
+}
