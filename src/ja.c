@@ -45,6 +45,7 @@ static int run(const struct applet *a, int argc, char **argv)
 	static char prog[64];
 	snprintf(prog, sizeof(prog), "ja-%s", a->name);
 	ja_progname = prog;
+	ja_current_applet = a;
 	return close_stdout(a->main(argc, argv));
 }
 

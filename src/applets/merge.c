@@ -1,15 +1,79 @@
-/* merge.c - placeholder, being written. */
+/* merge.c - ja-merge: merge manifests; with one input, a canonical formatter. */
+#include "core/buf.h"
+#include "core/manifest.h"
 #include "core/opt.h"
+#include "core/output.h"
 #include "core/util.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_FORMAT = 256 };
+
 const struct opt applet_merge_opts[] = {
+	{OPT_FORMAT, 0, "format", "FMT", "write v2023 or v2025 (converting where lossless)",
+	 "v2023 v2025"},
+	{OPT_ID_OUTPUT, 'o', "output", "FILE", "write to FILE (atomically) instead of stdout",
+	 "file"},
 	OPT_END,
 };
+
+static enum mver parse_format(const char *s)
+{
+	if (!strcmp(s, "v2023") || !strcmp(s, "2023-03-03"))
+		return MVER_2023;
+	if (!strcmp(s, "v2025"))
+		return MVER_2025;
+	opt_usage_error("--format: unknown format '%s' (v2023 or v2025)", s);
+}
 
 int applet_merge_main(int argc, char **argv)
 {
 	struct optstate st;
+	struct manifest *in, out, **ptrs;
+	struct buf enc = BUF_INIT;
+	struct ja_err err = {0};
+	const char *outpath = NULL, *stdin_arg[] = {"-"};
+	const char **files;
+	enum mver fmt = 0;
+	size_t n;
+	int id, rc = EXIT_OK;
+
 	opt_init(&st, NULL, argc, argv);
+	while ((id = opt_next(&st)))
+		if (id == OPT_FORMAT)
+			fmt = parse_format(st.arg);
+		else if (id == OPT_ID_OUTPUT)
+			outpath = st.arg;
+	n = st.npos ? (size_t)st.npos : 1;
+	files = st.npos ? (const char **)st.pos : stdin_arg;
+	in = xcalloc(n, sizeof(*in));
+	ptrs = xcalloc(n, sizeof(*ptrs));
+	manifest_init(&out, MVER_2023);
+	for (size_t i = 0; i < n; i++) {
+		manifest_init(&in[i], MVER_2023);
+		ptrs[i] = &in[i];
+		if (manifest_load(&in[i], files[i], &err) < 0)
+			goto fail;
+	}
+	if (manifest_merge(&out, ptrs, n, &err) < 0)
+		goto fail;
+	if (fmt && manifest_convert(&out, fmt, &err) < 0)
+		goto fail;
+	if (manifest_encode(&out, &enc, &err) < 0 ||
+	    output_write(outpath, enc.p, enc.len, &err) < 0)
+		goto fail;
+	goto done;
+fail:
+	errorx("%s", err.msg);
+	rc = err.code ? err.code : EXIT_FAIL;
+done:
+	buf_release(&enc);
+	manifest_release(&out);
+	for (size_t i = 0; i < n; i++)
+		manifest_release(&in[i]);
+	free(in);
+	free(ptrs);
 	opt_release(&st);
-	return EXIT_FAIL;
+	return rc;
 }

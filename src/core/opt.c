@@ -2,6 +2,8 @@
 #include "opt.h"
 #include "util.h"
 
+const struct applet *ja_current_applet;
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,7 +38,7 @@ void opt_usage_error(const char *fmt, ...)
 void opt_init(struct optstate *st, const struct applet *app, int argc, char **argv)
 {
 	memset(st, 0, sizeof(*st));
-	st->app = app;
+	st->app = app ? app : ja_current_applet;
 	st->argc = argc;
 	st->argv = argv;
 	st->i = 1;

@@ -47,6 +47,10 @@ struct optstate {
 	int npos;
 };
 
+/* The applet being run (set by the dispatcher). */
+extern const struct applet *ja_current_applet;
+
+/* app NULL = ja_current_applet. */
 void opt_init(struct optstate *st, const struct applet *app, int argc, char **argv);
 /* Next option id, or 0 when argv is exhausted (operands are in st->pos).  The common
  * options are handled internally; errors exit with status 2. */

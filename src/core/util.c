@@ -125,6 +125,14 @@ void die(int code, const char *fmt, ...)
 	exit(code);
 }
 
+void errorx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
 void warnx(const char *fmt, ...)
 {
 	va_list ap;

@@ -41,6 +41,8 @@ void xgrow(void **p, size_t *cap, size_t need, size_t elem);
 
 /* Messages on stderr, prefixed with "ja-APPLET: ".  die() exits with code. */
 void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+/* An error line; printed even with -q. */
+void errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void infox(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Report err (with its code) and exit. */

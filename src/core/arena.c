@@ -1,0 +1,64 @@
+/* arena.c - bump allocator. */
+#include "arena.h"
+#include "util.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct arena_block {
+	struct arena_block *next;
+	max_align_t data[];
+};
+
+#define ARENA_BLOCK (1u << 20)
+
+void arena_init(struct arena *a)
+{
+	a->head = NULL;
+	a->cur = NULL;
+	a->left = 0;
+}
+
+void arena_release(struct arena *a)
+{
+	while (a->head) {
+		struct arena_block *n = a->head->next;
+		free(a->head);
+		a->head = n;
+	}
+	arena_init(a);
+}
+
+void *arena_alloc(struct arena *a, size_t n, size_t align)
+{
+	uintptr_t p = (uintptr_t)a->cur, q = (p + align - 1) & ~(uintptr_t)(align - 1);
+	size_t pad = (size_t)(q - p);
+	if (!a->cur || a->left < n + pad) {
+		size_t sz = n + align > ARENA_BLOCK / 4 ? n + align : ARENA_BLOCK;
+		struct arena_block *b = xmalloc(sizeof(*b) + sz);
+		if (sz > ARENA_BLOCK / 4 && a->head) {
+			/* a big allocation gets its own block behind the current one */
+			b->next = a->head->next;
+			a->head->next = b;
+			return b->data;
+		}
+		b->next = a->head;
+		a->head = b;
+		a->cur = (char *)b->data;
+		a->left = sz;
+		p = q = (uintptr_t)a->cur;
+		pad = 0;
+	}
+	a->cur += pad + n;
+	a->left -= pad + n;
+	return (void *)q;
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char *d = arena_alloc(a, n + 1, 1);
+	memcpy(d, s, n);
+	d[n] = 0;
+	return d;
+}

@@ -1,0 +1,697 @@
+/* json.c - strict JSON pull parser and ASCII-only writer. */
+#include "json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+/* Max bytes in one decoded string; keeps a hostile document from making huge copies. */
+#define JP_MAX_STRING (64u << 20)
+
+/* Duplicate key detection: an open-addressing set of 64-bit key hashes per object. */
+struct jkeyset {
+	uint64_t *tab; /* 0 = empty slot */
+	size_t cap, n;
+};
+
+void jp_init(struct jp *jp, const char *buf, size_t len, struct ja_err *err)
+{
+	memset(jp, 0, sizeof(*jp));
+	jp->start = jp->p = buf;
+	jp->end = buf + len;
+	jp->err = err;
+	buf_init(&jp->str, JP_MAX_STRING);
+}
+
+void jp_release(struct jp *jp)
+{
+	for (int i = 0; i <= JP_MAX_DEPTH; i++) {
+		if (jp->keys[i]) {
+			free(jp->keys[i]->tab);
+			free(jp->keys[i]);
+			jp->keys[i] = NULL;
+		}
+	}
+	buf_release(&jp->str);
+}
+
+int jp_fail(struct jp *jp, const char *fmt, ...)
+{
+	char msg[512];
+	size_t line = 1, col = 1;
+	va_list ap;
+	if (jp->failed)
+		return -1;
+	jp->failed = 1;
+	for (const char *q = jp->start; q < jp->p && q < jp->end; q++) {
+		if (*q == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)*q & 0xc0) != 0x80) {
+			col++;
+		}
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return err_set(jp->err, EXIT_USAGE, "line %zu, column %zu: %s", line, col, msg);
+}
+
+static void skip_ws(struct jp *jp)
+{
+	const char *p = jp->p;
+	while (p < jp->end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	jp->p = p;
+}
+
+const char *jp_type_name(enum jtype t)
+{
+	static const char *n[] = {"nothing", "an object", "an array", "a string",
+				  "a number", "a boolean", "null"};
+	return n[t];
+}
+
+enum jtype jp_peek(struct jp *jp)
+{
+	if (jp->failed)
+		return J_NONE;
+	skip_ws(jp);
+	if (jp->p >= jp->end)
+		return J_NONE;
+	switch (*jp->p) {
+	case '{': return J_OBJ;
+	case '[': return J_ARR;
+	case '"': return J_STR;
+	case 't':
+	case 'f': return J_BOOL;
+	case 'n': return J_NULL;
+	case '-':
+	case '0' ... '9': return J_NUM;
+	}
+	return J_NONE;
+}
+
+static int unexpected(struct jp *jp, const char *wanted)
+{
+	if (jp->failed)
+		return -1;
+	if (jp->p >= jp->end)
+		return jp_fail(jp, "unexpected end of input (expected %s)", wanted);
+	if ((unsigned char)*jp->p >= 0x20 && (unsigned char)*jp->p < 0x7f)
+		return jp_fail(jp, "expected %s, found '%c'", wanted, *jp->p);
+	return jp_fail(jp, "expected %s, found byte 0x%02x", wanted, (unsigned char)*jp->p);
+}
+
+static int push(struct jp *jp)
+{
+	if (jp->depth >= JP_MAX_DEPTH)
+		return jp_fail(jp, "nesting deeper than %d levels", JP_MAX_DEPTH);
+	jp->depth++;
+	return 0;
+}
+
+int jp_obj_begin(struct jp *jp)
+{
+	struct jkeyset *ks;
+	if (jp_peek(jp) != J_OBJ)
+		return unexpected(jp, "an object");
+	if (push(jp) < 0)
+		return -1;
+	jp->p++;
+	ks = jp->keys[jp->depth];
+	if (!ks)
+		ks = jp->keys[jp->depth] = xcalloc(1, sizeof(*ks));
+	if (ks->n) {
+		memset(ks->tab, 0, ks->cap * sizeof(uint64_t));
+		ks->n = 0;
+	}
+	return 0;
+}
+
+static int key_seen(struct jkeyset *ks, const char *k, size_t n)
+{
+	uint64_t h = XXH3_64bits(k, n) | 1; /* never 0 */
+	size_t i;
+	if ((ks->n + 1) * 2 > ks->cap) {
+		size_t ncap = ks->cap ? ks->cap * 2 : 16;
+		uint64_t *nt = xcalloc(ncap, sizeof(uint64_t));
+		for (size_t j = 0; j < ks->cap; j++) {
+			uint64_t v = ks->tab[j];
+			if (!v)
+				continue;
+			for (i = v & (ncap - 1); nt[i]; i = (i + 1) & (ncap - 1))
+				;
+			nt[i] = v;
+		}
+		free(ks->tab);
+		ks->tab = nt;
+		ks->cap = ncap;
+	}
+	for (i = h & (ks->cap - 1); ks->tab[i]; i = (i + 1) & (ks->cap - 1))
+		if (ks->tab[i] == h)
+			return 1;
+	ks->tab[i] = h;
+	ks->n++;
+	return 0;
+}
+
+static void end_object(struct jp *jp)
+{
+	struct jkeyset *ks = jp->keys[jp->depth];
+	/* a big object's table is dropped so the next small one does not pay to clear it */
+	if (ks && ks->cap > 256) {
+		free(ks->tab);
+		ks->tab = NULL;
+		ks->cap = ks->n = 0;
+	}
+	jp->depth--;
+}
+
+int jp_obj_key(struct jp *jp, const char **key, size_t *len)
+{
+	struct jkeyset *ks = jp->keys[jp->depth];
+	if (jp->failed)
+		return -1;
+	skip_ws(jp);
+	if (jp->p < jp->end && *jp->p == '}') {
+		jp->p++;
+		end_object(jp);
+		return 0;
+	}
+	if (ks->n) {
+		if (jp->p >= jp->end || *jp->p != ',')
+			return unexpected(jp, "',' or '}'");
+		jp->p++;
+		skip_ws(jp);
+	}
+	if (jp->p >= jp->end || *jp->p != '"')
+		return unexpected(jp, "a key string");
+	if (jp_str(jp, key, len) < 0)
+		return -1;
+	if (key_seen(ks, *key, *len))
+		return jp_fail(jp, "duplicate key \"%.64s\"", *key);
+	skip_ws(jp);
+	if (jp->p >= jp->end || *jp->p != ':')
+		return unexpected(jp, "':'");
+	jp->p++;
+	return 1;
+}
+
+int jp_arr_begin(struct jp *jp)
+{
+	if (jp_peek(jp) != J_ARR)
+		return unexpected(jp, "an array");
+	if (push(jp) < 0)
+		return -1;
+	jp->p++;
+	jp->started[jp->depth] = 0;
+	return 0;
+}
+
+int jp_arr_next(struct jp *jp)
+{
+	if (jp->failed)
+		return -1;
+	skip_ws(jp);
+	if (jp->p < jp->end && *jp->p == ']') {
+		jp->p++;
+		jp->depth--;
+		return 0;
+	}
+	if (jp->started[jp->depth]) {
+		if (jp->p >= jp->end || *jp->p != ',')
+			return unexpected(jp, "',' or ']'");
+		jp->p++;
+		skip_ws(jp);
+		if (jp->p < jp->end && *jp->p == ']')
+			return unexpected(jp, "a value");
+	}
+	jp->started[jp->depth] = 1;
+	return 1;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int read_u4(struct jp *jp, const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	if (jp->end - p < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		int h = hexval((unsigned char)p[i]);
+		if (h < 0)
+			return -1;
+		v = v << 4 | (unsigned)h;
+	}
+	*out = v;
+	return 0;
+}
+
+static void put_utf8(struct buf *b, unsigned cp)
+{
+	char u[4];
+	size_t n;
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+		u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	buf_add(b, u, n);
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+	size_t n = end - p;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xe0 && p[1] < 0xa0)
+			return 0; /* overlong */
+		if (c == 0xed && p[1] >= 0xa0)
+			return 0; /* surrogate */
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xf0 && p[1] < 0x90)
+			return 0;
+		if (c == 0xf4 && p[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+int utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		size_t k;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		k = utf8_seq(p, end);
+		if (!k)
+			return 0;
+		p += k;
+	}
+	return 1;
+}
+
+int jp_str(struct jp *jp, const char **s, size_t *len)
+{
+	const unsigned char *p, *end = (const unsigned char *)jp->end, *run;
+	if (jp_peek(jp) != J_STR)
+		return unexpected(jp, "a string");
+	buf_reset(&jp->str);
+	p = (const unsigned char *)jp->p + 1;
+	run = p;
+	for (;;) {
+		if (p >= end) {
+			jp->p = (const char *)p;
+			return jp_fail(jp, "unterminated string");
+		}
+		if (*p == '"')
+			break;
+		if (*p == '\\') {
+			unsigned cp;
+			buf_add(&jp->str, run, (size_t)(p - run));
+			if (p + 1 >= end) {
+				jp->p = (const char *)p;
+				return jp_fail(jp, "unterminated string");
+			}
+			switch (p[1]) {
+			case '"': buf_addc(&jp->str, '"'); break;
+			case '\\': buf_addc(&jp->str, '\\'); break;
+			case '/': buf_addc(&jp->str, '/'); break;
+			case 'b': buf_addc(&jp->str, '\b'); break;
+			case 'f': buf_addc(&jp->str, '\f'); break;
+			case 'n': buf_addc(&jp->str, '\n'); break;
+			case 'r': buf_addc(&jp->str, '\r'); break;
+			case 't': buf_addc(&jp->str, '\t'); break;
+			case 'u':
+				if (read_u4(jp, (const char *)p + 2, &cp) < 0) {
+					jp->p = (const char *)p;
+					return jp_fail(jp, "bad \\u escape");
+				}
+				if (cp >= 0xdc00 && cp <= 0xdfff) {
+					jp->p = (const char *)p;
+					return jp_fail(jp, "lone surrogate \\u%04x in string", cp);
+				}
+				if (cp >= 0xd800 && cp <= 0xdbff) {
+					unsigned lo;
+					if (p + 12 > end || p[6] != '\\' || p[7] != 'u' ||
+					    read_u4(jp, (const char *)p + 8, &lo) < 0 || lo < 0xdc00 ||
+					    lo > 0xdfff) {
+						jp->p = (const char *)p;
+						return jp_fail(jp, "lone surrogate \\u%04x in string",
+							       cp);
+					}
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					p += 6;
+				}
+				if (cp == 0) {
+					jp->p = (const char *)p;
+					return jp_fail(jp, "NUL character (\\u0000) in string");
+				}
+				put_utf8(&jp->str, cp);
+				p += 4;
+				break;
+			default:
+				jp->p = (const char *)p;
+				return jp_fail(jp, "bad escape '\\%c'",
+					       p[1] >= 0x20 && p[1] < 0x7f ? p[1] : '?');
+			}
+			p += 2;
+			run = p;
+			continue;
+		}
+		if (*p < 0x20) {
+			jp->p = (const char *)p;
+			return jp_fail(jp, "control character 0x%02x in string (must be escaped)",
+				       *p);
+		}
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		{
+			size_t k = utf8_seq(p, end);
+			if (!k) {
+				jp->p = (const char *)p;
+				return jp_fail(jp, "invalid UTF-8 in string");
+			}
+			p += k;
+		}
+	}
+	buf_add(&jp->str, run, (size_t)(p - run));
+	if (jp->str.over) {
+		jp->p = (const char *)p;
+		return jp_fail(jp, "string longer than %u bytes", JP_MAX_STRING);
+	}
+	jp->p = (const char *)p + 1;
+	*s = jp->str.p;
+	*len = jp->str.len;
+	return 0;
+}
+
+/* Scan a number per the JSON grammar; sets *isint when it has no fraction/exponent. */
+static int scan_number(struct jp *jp, const char **endp, int *isint)
+{
+	const char *p = jp->p, *end = jp->end;
+	*isint = 1;
+	if (p < end && *p == '-')
+		p++;
+	if (p >= end || *p < '0' || *p > '9')
+		return unexpected(jp, "a digit");
+	if (*p == '0') {
+		p++;
+		if (p < end && *p >= '0' && *p <= '9') {
+			jp->p = p;
+			return jp_fail(jp, "leading zero in number");
+		}
+	} else {
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && *p == '.') {
+		*isint = 0;
+		p++;
+		if (p >= end || *p < '0' || *p > '9') {
+			jp->p = p;
+			return jp_fail(jp, "digit expected after '.'");
+		}
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		*isint = 0;
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9') {
+			jp->p = p;
+			return jp_fail(jp, "digit expected in exponent");
+		}
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	*endp = p;
+	return 0;
+}
+
+int jp_int(struct jp *jp, int64_t *v)
+{
+	const char *p, *e;
+	int isint, neg = 0;
+	uint64_t acc = 0;
+	enum jtype t = jp_peek(jp);
+	if (t != J_NUM) {
+		if (t == J_NONE)
+			return unexpected(jp, "an integer");
+		return err_set(jp->err, EXIT_USAGE, "not an integer (found %s)", jp_type_name(t));
+	}
+	if (scan_number(jp, &e, &isint) < 0)
+		return -1;
+	if (!isint)
+		return err_set(jp->err, EXIT_USAGE, "not an integer (%.*s)",
+			       (int)(e - jp->p > 40 ? 40 : e - jp->p), jp->p);
+	p = jp->p;
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	for (; p < e; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (acc > (UINT64_MAX - d) / 10)
+			goto range;
+		acc = acc * 10 + d;
+	}
+	if (neg) {
+		if (acc > (uint64_t)INT64_MAX + 1)
+			goto range;
+		*v = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
+	} else {
+		if (acc > (uint64_t)INT64_MAX)
+			goto range;
+		*v = (int64_t)acc;
+	}
+	jp->p = e;
+	return 0;
+range:
+	return err_set(jp->err, EXIT_USAGE, "integer out of range (%.*s)",
+		       (int)(e - jp->p > 40 ? 40 : e - jp->p), jp->p);
+}
+
+int jp_bool(struct jp *jp, int *v)
+{
+	enum jtype t = jp_peek(jp);
+	if (t != J_BOOL) {
+		if (t == J_NONE)
+			return unexpected(jp, "true or false");
+		return err_set(jp->err, EXIT_USAGE, "not a boolean (found %s)", jp_type_name(t));
+	}
+	if (jp->end - jp->p >= 4 && !memcmp(jp->p, "true", 4)) {
+		*v = 1;
+		jp->p += 4;
+		return 0;
+	}
+	if (jp->end - jp->p >= 5 && !memcmp(jp->p, "false", 5)) {
+		*v = 0;
+		jp->p += 5;
+		return 0;
+	}
+	return unexpected(jp, "true or false");
+}
+
+int jp_skip(struct jp *jp)
+{
+	const char *s, *e;
+	size_t n;
+	int r, isint, b;
+	switch (jp_peek(jp)) {
+	case J_OBJ:
+		if (jp_obj_begin(jp) < 0)
+			return -1;
+		while ((r = jp_obj_key(jp, &s, &n)) > 0)
+			if (jp_skip(jp) < 0)
+				return -1;
+		return r;
+	case J_ARR:
+		if (jp_arr_begin(jp) < 0)
+			return -1;
+		while ((r = jp_arr_next(jp)) > 0)
+			if (jp_skip(jp) < 0)
+				return -1;
+		return r;
+	case J_STR:
+		return jp_str(jp, &s, &n);
+	case J_NUM:
+		if (scan_number(jp, &e, &isint) < 0)
+			return -1;
+		jp->p = e;
+		return 0;
+	case J_BOOL:
+		return jp_bool(jp, &b);
+	case J_NULL:
+		if (jp->end - jp->p >= 4 && !memcmp(jp->p, "null", 4)) {
+			jp->p += 4;
+			return 0;
+		}
+		return unexpected(jp, "a value");
+	default:
+		return unexpected(jp, "a value");
+	}
+}
+
+int jp_finish(struct jp *jp)
+{
+	if (jp->failed)
+		return -1;
+	skip_ws(jp);
+	if (jp->p != jp->end)
+		return jp_fail(jp, "unexpected data after the JSON value");
+	return 0;
+}
+
+/* Writer. */
+static const char hexd[] = "0123456789abcdef";
+
+/* 0: copy literally; 1: short escape; 2: \u00XX; 3: non-ASCII lead (decode). */
+static unsigned char esc_class[256];
+static char esc_short[128];
+
+static void init_esc(void)
+{
+	for (int c = 0; c < 256; c++)
+		esc_class[c] = c < 0x20 || c == 0x7f ? 2 : c >= 0x80 ? 3 : 0;
+	esc_class['"'] = esc_class['\\'] = 1;
+	esc_class['\b'] = esc_class['\f'] = esc_class['\n'] = esc_class['\r'] = esc_class['\t'] = 1;
+	esc_short['"'] = '"';
+	esc_short['\\'] = '\\';
+	esc_short['\b'] = 'b';
+	esc_short['\f'] = 'f';
+	esc_short['\n'] = 'n';
+	esc_short['\r'] = 'r';
+	esc_short['\t'] = 't';
+}
+
+static void put_u4(char *o, unsigned v)
+{
+	o[0] = '\\';
+	o[1] = 'u';
+	o[2] = hexd[v >> 12 & 15];
+	o[3] = hexd[v >> 8 & 15];
+	o[4] = hexd[v >> 4 & 15];
+	o[5] = hexd[v & 15];
+}
+
+void json_put_str(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
+	if (!esc_class['"'])
+		init_esc();
+	/* worst case 12 output bytes per 4 input bytes, +2 quotes */
+	if (buf_reserve(out, n * 6 + 2) < 0)
+		return;
+	char *o = out->p + out->len;
+	*o++ = '"';
+	run = p;
+	while (p < end) {
+		unsigned cls = esc_class[*p];
+		if (!cls) {
+			p++;
+			continue;
+		}
+		memcpy(o, run, (size_t)(p - run));
+		o += p - run;
+		if (cls == 1) {
+			*o++ = '\\';
+			*o++ = esc_short[*p];
+			p++;
+		} else if (cls == 2) {
+			put_u4(o, *p);
+			o += 6;
+			p++;
+		} else {
+			unsigned cp;
+			size_t k = utf8_seq(p, end);
+			if (k == 2)
+				cp = (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu);
+			else if (k == 3)
+				cp = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+			else if (k == 4)
+				cp = (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 |
+				     (p[2] & 0x3fu) << 6 | (p[3] & 0x3fu);
+			else {
+				cp = 0xfffd; /* callers pass valid UTF-8; never emit raw bytes */
+				k = 1;
+			}
+			if (cp >= 0x10000) {
+				cp -= 0x10000;
+				put_u4(o, 0xd800 + (cp >> 10));
+				put_u4(o + 6, 0xdc00 + (cp & 0x3ff));
+				o += 12;
+			} else {
+				put_u4(o, cp);
+				o += 6;
+			}
+			p += k;
+		}
+		run = p;
+	}
+	memcpy(o, run, (size_t)(p - run));
+	o += p - run;
+	*o++ = '"';
+	out->len = (size_t)(o - out->p);
+	out->p[out->len] = 0;
+}
+
+void json_put_int(struct buf *out, int64_t v)
+{
+	char tmp[24];
+	int i = 24;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--i] = '-';
+	buf_add(out, tmp + i, (size_t)(24 - i));
+}

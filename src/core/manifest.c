@@ -1,0 +1,1084 @@
+/* manifest.c - the manifest model: decode, validate and canonical encode.
+ * Formats: spec/FORMATS.md §1 (v2023-03-03) and §2 (v2025-12, generations G1-G3). */
+#include "manifest.h"
+#include "json.h"
+#include "strmap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+static const char *const spec_strings[2][2] = {
+	{"relative-manifest-snapshot-beta-2025-12", "relative-manifest-diff-beta-2025-12"},
+	{"absolute-manifest-snapshot-beta-2025-12", "absolute-manifest-diff-beta-2025-12"},
+};
+
+void manifest_init(struct manifest *m, enum mver ver)
+{
+	memset(m, 0, sizeof(*m));
+	m->ver = ver;
+	arena_init(&m->arena);
+}
+
+void manifest_release(struct manifest *m)
+{
+	free(m->files);
+	free(m->dirs);
+	arena_release(&m->arena);
+	memset(m, 0, sizeof(*m));
+}
+
+const char *manifest_strdup(struct manifest *m, const char *s, size_t len)
+{
+	return arena_strndup(&m->arena, s, len);
+}
+
+struct mfile *manifest_add_file(struct manifest *m, const char *path, size_t len)
+{
+	struct mfile *f;
+	xgrow((void **)&m->files, &m->capfiles, m->nfiles + 1, sizeof(*f));
+	f = &m->files[m->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->path = manifest_strdup(m, path, len);
+	f->pathlen = (uint32_t)len;
+	f->ord = (uint32_t)m->nfiles++;
+	return f;
+}
+
+struct mdir *manifest_add_dir(struct manifest *m, const char *path, size_t len, int deleted)
+{
+	struct mdir *d;
+	xgrow((void **)&m->dirs, &m->capdirs, m->ndirs + 1, sizeof(*d));
+	d = &m->dirs[m->ndirs++];
+	d->path = manifest_strdup(m, path, len);
+	d->pathlen = (uint32_t)len;
+	d->deleted = (uint8_t)!!deleted;
+	return d;
+}
+
+const char *manifest_spec_string(const struct manifest *m)
+{
+	return spec_strings[m->style == MSTYLE_ABSOLUTE][m->type == MTYPE_DIFF];
+}
+
+int64_t manifest_sum_sizes(const struct manifest *m)
+{
+	int64_t t = 0;
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct mfile *f = &m->files[i];
+		if (!(f->flags & MF_DELETED) && !f->symlink)
+			t += f->size;
+	}
+	return t;
+}
+
+void manifest_hash_bytes(const void *p, size_t n, char out[33])
+{
+	XXH128_hash_t h = XXH3_128bits(p, n);
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64,
+		 (unsigned long long)h.low64);
+}
+
+size_t manifest_max_input(void)
+{
+	const char *e = getenv("JA_MAX_MANIFEST_BYTES");
+	if (e && *e) {
+		char *end;
+		unsigned long long v = strtoull(e, &end, 10);
+		if (!*end && v > 0)
+			return (size_t)v;
+	}
+	return (size_t)1 << 30;
+}
+
+/* ---- UTF-16 order ---------------------------------------------------------------- */
+
+/* Decode the code point at s (valid UTF-8). */
+static uint32_t cp_at(const unsigned char *s, size_t left)
+{
+	if (s[0] < 0x80 || left < 2)
+		return s[0];
+	if (s[0] < 0xe0)
+		return (s[0] & 0x1fu) << 6 | (s[1] & 0x3fu);
+	if (s[0] < 0xf0 || left < 4)
+		return (s[0] & 0x0fu) << 12 | (s[1] & 0x3fu) << 6 | (s[2] & 0x3fu);
+	return (s[0] & 0x07u) << 18 | (s[1] & 0x3fu) << 12 | (s[2] & 0x3fu) << 6 | (s[3] & 0x3fu);
+}
+
+/* A key whose order equals UTF-16 code-unit order: astral characters (surrogate pairs,
+ * D800-DBFF) sort between U+D7FF and U+E000. */
+static uint32_t utf16_key(uint32_t cp)
+{
+	return cp >= 0xe000 && cp <= 0xffff ? cp + 0x110000 : cp;
+}
+
+int utf16_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen, i;
+	const unsigned char *ua = (const unsigned char *)a, *ub = (const unsigned char *)b;
+	uint32_t ka, kb;
+	for (i = 0; i < n && ua[i] == ub[i]; i++)
+		;
+	if (i == n)
+		return alen < blen ? -1 : alen > blen;
+	if (ua[i] < 0x80 && ub[i] < 0x80)
+		return ua[i] < ub[i] ? -1 : 1;
+	while (i > 0 && (ua[i] & 0xc0) == 0x80)
+		i--;
+	ka = utf16_key(cp_at(ua + i, alen - i));
+	kb = utf16_key(cp_at(ub + i, blen - i));
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	return ua[i] < ub[i] ? -1 : 1; /* unreachable for valid UTF-8 */
+}
+
+static int file_cmp(const void *x, const void *y)
+{
+	const struct mfile *a = x, *b = y;
+	int c = utf16_cmp(a->path, a->pathlen, b->path, b->pathlen);
+	if (c)
+		return c;
+	return a->ord < b->ord ? -1 : a->ord > b->ord;
+}
+
+void manifest_sort_files(struct manifest *m)
+{
+	size_t i;
+	for (i = 1; i < m->nfiles; i++)
+		if (file_cmp(&m->files[i - 1], &m->files[i]) > 0)
+			break;
+	if (i < m->nfiles)
+		qsort(m->files, m->nfiles, sizeof(*m->files), file_cmp);
+}
+
+static int dir_cmp(const void *x, const void *y)
+{
+	const struct mdir *a = x, *b = y;
+	size_t n = a->pathlen < b->pathlen ? a->pathlen : b->pathlen;
+	int c = memcmp(a->path, b->path, n);
+	if (c)
+		return c;
+	return a->pathlen < b->pathlen ? -1 : a->pathlen > b->pathlen;
+}
+
+/* ---- decode ---------------------------------------------------------------------- */
+
+/* Key presence bits of a file entry while parsing. */
+enum {
+	K_PATH = 1 << 0,
+	K_NAME = 1 << 1,
+	K_HASH = 1 << 2,
+	K_CHUNKS = 1 << 3,
+	K_SYMLINK = 1 << 4,
+	K_SIZE = 1 << 5,
+	K_MTIME = 1 << 6,
+	K_RUNNABLE = 1 << 7,
+	K_DELETE = 1 << 8,
+};
+
+struct rawent {
+	unsigned keys;
+	const char *sym_raw; /* unexpanded symlink target */
+	uint32_t sym_len;
+	uint8_t sym_g3;      /* target came as {"target": ...} */
+};
+
+struct dec {
+	struct manifest *m;
+	struct jp jp;
+	struct ja_err *err;
+	const char *mver, *sver, *halg, *parent;
+	int has_total, has_paths, has_files, has_dirs, parent_null;
+	int64_t total, chunk_size;
+	struct rawent *raw;    /* parallel to m->files */
+	size_t capraw;
+	unsigned *dirkeys;     /* K_PATH/K_NAME/K_DELETE per dir */
+	size_t capdirkeys;
+	const char *arr;       /* "paths" or "files" */
+};
+
+static int entry_fail(struct dec *d, const char *arr, size_t i, const char *key)
+{
+	if (key)
+		err_prefix(d->err, "%s[%zu].%s", arr, i, key);
+	else
+		err_prefix(d->err, "%s[%zu]", arr, i);
+	return -1;
+}
+
+static int get_str(struct dec *d, const char **out, size_t *len)
+{
+	const char *s;
+	size_t n;
+	enum jtype t = jp_peek(&d->jp);
+	if (t != J_STR) {
+		if (t == J_NONE)
+			return jp_str(&d->jp, &s, &n);
+		return err_set(d->err, EXIT_USAGE, "not a string (found %s)", jp_type_name(t));
+	}
+	if (jp_str(&d->jp, &s, &n) < 0)
+		return -1;
+	*out = manifest_strdup(d->m, s, n);
+	if (len)
+		*len = n;
+	return 0;
+}
+
+static int alnum(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+			return 0;
+	return 1;
+}
+
+static int parse_chunks(struct dec *d, struct mfile *f)
+{
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+	if (jp_peek(&d->jp) != J_ARR) {
+		enum jtype t = jp_peek(&d->jp);
+		if (t == J_NONE)
+			return jp_arr_begin(&d->jp);
+		return err_set(d->err, EXIT_USAGE, "not an array (found %s)", jp_type_name(t));
+	}
+	if (jp_arr_begin(&d->jp) < 0)
+		return -1;
+	while ((r = jp_arr_next(&d->jp)) > 0) {
+		const char *s;
+		xgrow((void **)&v, &cap, n + 1, sizeof(*v));
+		if (get_str(d, &s, NULL) < 0) {
+			free(v);
+			return err_prefix(d->err, "%zu", n), -1;
+		}
+		if (!alnum(s)) {
+			free(v);
+			return err_set(d->err, EXIT_USAGE, "%zu: not an alphanumeric hash", n);
+		}
+		v[n++] = s;
+	}
+	if (r < 0) {
+		free(v);
+		return -1;
+	}
+	if (n == 0) {
+		free(v);
+		return err_set(d->err, EXIT_USAGE, "empty chunk list");
+	}
+	f->chunks = arena_alloc(&d->m->arena, n * sizeof(*v), sizeof(void *));
+	memcpy(f->chunks, v, n * sizeof(*v));
+	f->nchunks = (uint32_t)n;
+	free(v);
+	return 0;
+}
+
+static int parse_symlink(struct dec *d, struct rawent *re)
+{
+	const char *k, *s;
+	size_t n, len;
+	int r;
+	if (jp_peek(&d->jp) == J_STR) { /* G1 "symlink_target": "..." */
+		if (get_str(d, &s, &len) < 0)
+			return -1;
+		re->sym_raw = s;
+		re->sym_len = (uint32_t)len;
+		return 0;
+	}
+	if (jp_peek(&d->jp) != J_OBJ) {
+		enum jtype t = jp_peek(&d->jp);
+		if (t == J_NONE)
+			return jp_obj_begin(&d->jp);
+		return err_set(d->err, EXIT_USAGE, "not an object (found %s)", jp_type_name(t));
+	}
+	if (jp_obj_begin(&d->jp) < 0)
+		return -1;
+	while ((r = jp_obj_key(&d->jp, &k, &n)) > 0) {
+		int isname = n == 4 && !memcmp(k, "name", 4);
+		int istarget = n == 6 && !memcmp(k, "target", 6);
+		if (isname || istarget) {
+			if (re->sym_raw)
+				return err_set(d->err, EXIT_USAGE, "both name and target");
+			if (get_str(d, &s, &len) < 0)
+				return err_prefix(d->err, "%s", isname ? "name" : "target"), -1;
+			re->sym_raw = s;
+			re->sym_len = (uint32_t)len;
+			re->sym_g3 = (uint8_t)istarget;
+		} else if (jp_skip(&d->jp) < 0) {
+			return -1;
+		}
+	}
+	if (r < 0)
+		return -1;
+	if (!re->sym_raw)
+		return err_set(d->err, EXIT_USAGE, "missing name");
+	return 0;
+}
+
+static int key_is(const char *k, size_t n, const char *lit)
+{
+	return strlen(lit) == n && !memcmp(k, lit, n);
+}
+
+/* One object of "paths" (v2023 keys) or "files" (v2025 keys). */
+static int parse_file(struct dec *d, int v2023, size_t idx)
+{
+	struct manifest *m = d->m;
+	struct mfile *f;
+	struct rawent *re;
+	const char *k;
+	size_t n;
+	int r;
+	xgrow((void **)&m->files, &m->capfiles, m->nfiles + 1, sizeof(*f));
+	xgrow((void **)&d->raw, &d->capraw, m->nfiles + 1, sizeof(*re));
+	f = &m->files[m->nfiles];
+	re = &d->raw[m->nfiles];
+	memset(f, 0, sizeof(*f));
+	memset(re, 0, sizeof(*re));
+	f->ord = (uint32_t)m->nfiles++;
+	if (jp_peek(&d->jp) != J_OBJ && jp_peek(&d->jp) != J_NONE)
+		return err_set(d->err, EXIT_USAGE, "not an object (found %s)",
+			       jp_type_name(jp_peek(&d->jp))),
+		       entry_fail(d, d->arr, idx, NULL);
+	if (jp_obj_begin(&d->jp) < 0)
+		return -1;
+	while ((r = jp_obj_key(&d->jp, &k, &n)) > 0) {
+		const char *kn = NULL;
+		int rc = 0, b;
+		size_t len;
+		if ((v2023 && key_is(k, n, "path")) || (!v2023 && key_is(k, n, "path"))) {
+			kn = "path";
+			re->keys |= K_PATH;
+			rc = get_str(d, &f->path, &len);
+			f->pathlen = (uint32_t)len;
+		} else if (!v2023 && key_is(k, n, "name")) {
+			kn = "name";
+			re->keys |= K_NAME;
+			rc = get_str(d, &f->path, &len);
+			f->pathlen = (uint32_t)len;
+		} else if (key_is(k, n, "hash")) {
+			kn = "hash";
+			re->keys |= K_HASH;
+			rc = get_str(d, &f->hash, NULL);
+			if (!rc && !alnum(f->hash))
+				rc = err_set(d->err, EXIT_USAGE, "not an alphanumeric hash");
+		} else if (key_is(k, n, "size")) {
+			kn = "size";
+			re->keys |= K_SIZE;
+			rc = jp_int(&d->jp, &f->size);
+			if (!rc && f->size < 0)
+				rc = err_set(d->err, EXIT_USAGE, "negative size");
+		} else if (key_is(k, n, "mtime")) {
+			kn = "mtime";
+			re->keys |= K_MTIME;
+			rc = jp_int(&d->jp, &f->mtime);
+		} else if (!v2023 && key_is(k, n, "chunkhashes")) {
+			kn = "chunkhashes";
+			re->keys |= K_CHUNKS;
+			rc = parse_chunks(d, f);
+		} else if (!v2023 && (key_is(k, n, "symlink") || key_is(k, n, "symlink_target"))) {
+			kn = "symlink";
+			if (re->keys & K_SYMLINK)
+				rc = err_set(d->err, EXIT_USAGE, "given twice");
+			re->keys |= K_SYMLINK;
+			if (!rc)
+				rc = parse_symlink(d, re);
+		} else if (!v2023 && key_is(k, n, "runnable")) {
+			kn = "runnable";
+			re->keys |= K_RUNNABLE;
+			rc = jp_bool(&d->jp, &b);
+			if (!rc && !b)
+				rc = err_set(d->err, EXIT_USAGE, "must be true when present");
+			if (!rc)
+				f->flags |= MF_RUNNABLE;
+		} else if (!v2023 && (key_is(k, n, "delete") || key_is(k, n, "deleted"))) {
+			kn = n == 6 ? "delete" : "deleted";
+			if (re->keys & K_DELETE)
+				rc = err_set(d->err, EXIT_USAGE, "given twice");
+			re->keys |= K_DELETE;
+			if (!rc)
+				rc = jp_bool(&d->jp, &b);
+			if (!rc && b)
+				f->flags |= MF_DELETED;
+		} else {
+			rc = jp_skip(&d->jp);
+		}
+		if (rc < 0)
+			return entry_fail(d, d->arr, idx, kn);
+	}
+	if (r < 0)
+		return entry_fail(d, d->arr, idx, NULL);
+	return 0;
+}
+
+static int parse_dir(struct dec *d, size_t idx)
+{
+	struct manifest *m = d->m;
+	struct mdir *dir;
+	const char *k;
+	size_t n;
+	int r;
+	xgrow((void **)&m->dirs, &m->capdirs, m->ndirs + 1, sizeof(*dir));
+	xgrow((void **)&d->dirkeys, &d->capdirkeys, m->ndirs + 1, sizeof(unsigned));
+	dir = &m->dirs[m->ndirs];
+	memset(dir, 0, sizeof(*dir));
+	d->dirkeys[m->ndirs++] = 0;
+	if (jp_peek(&d->jp) != J_OBJ && jp_peek(&d->jp) != J_NONE)
+		return err_set(d->err, EXIT_USAGE, "not an object (found %s)",
+			       jp_type_name(jp_peek(&d->jp))),
+		       entry_fail(d, "dirs", idx, NULL);
+	if (jp_obj_begin(&d->jp) < 0)
+		return -1;
+	while ((r = jp_obj_key(&d->jp, &k, &n)) > 0) {
+		int rc = 0, b;
+		const char *kn = NULL;
+		size_t len;
+		if (key_is(k, n, "name") || key_is(k, n, "path")) {
+			kn = n == 4 && k[0] == 'n' ? "name" : "path";
+			if (d->dirkeys[idx] & (K_NAME | K_PATH))
+				rc = err_set(d->err, EXIT_USAGE, "both name and path");
+			d->dirkeys[idx] |= kn[0] == 'n' ? K_NAME : K_PATH;
+			if (!rc)
+				rc = get_str(d, &dir->path, &len);
+			dir->pathlen = (uint32_t)len;
+		} else if (key_is(k, n, "delete") || key_is(k, n, "deleted")) {
+			kn = n == 6 ? "delete" : "deleted";
+			if (d->dirkeys[idx] & K_DELETE)
+				rc = err_set(d->err, EXIT_USAGE, "given twice");
+			d->dirkeys[idx] |= K_DELETE;
+			if (!rc)
+				rc = jp_bool(&d->jp, &b);
+			if (!rc)
+				dir->deleted = (uint8_t)b;
+		} else {
+			rc = jp_skip(&d->jp);
+		}
+		if (rc < 0)
+			return entry_fail(d, "dirs", idx, kn);
+	}
+	if (r < 0)
+		return entry_fail(d, "dirs", idx, NULL);
+	return 0;
+}
+
+static int parse_array(struct dec *d, const char *name)
+{
+	int r, v2023 = !strcmp(name, "paths"), dirs = !strcmp(name, "dirs");
+	size_t i = 0;
+	enum jtype t = jp_peek(&d->jp);
+	if (t != J_ARR) {
+		if (t == J_NONE)
+			return jp_arr_begin(&d->jp);
+		err_set(d->err, EXIT_USAGE, "%s: not an array (found %s)", name, jp_type_name(t));
+		return -1;
+	}
+	d->arr = name;
+	if (jp_arr_begin(&d->jp) < 0)
+		return -1;
+	while ((r = jp_arr_next(&d->jp)) > 0) {
+		if ((dirs ? parse_dir(d, i) : parse_file(d, v2023, i)) < 0)
+			return -1;
+		i++;
+	}
+	return r;
+}
+
+static int parse_top(struct dec *d)
+{
+	const char *k;
+	size_t n;
+	int r;
+	if (jp_peek(&d->jp) != J_OBJ) {
+		enum jtype t = jp_peek(&d->jp);
+		if (t == J_NONE)
+			return jp_obj_begin(&d->jp);
+		return err_set(d->err, EXIT_USAGE, "not a manifest (found %s, expected an object)",
+			       jp_type_name(t));
+	}
+	if (jp_obj_begin(&d->jp) < 0)
+		return -1;
+	while ((r = jp_obj_key(&d->jp, &k, &n)) > 0) {
+		int rc = 0;
+		const char *kn = NULL;
+		if (key_is(k, n, "manifestVersion")) {
+			rc = get_str(d, &d->mver, NULL);
+			kn = "manifestVersion";
+		} else if (key_is(k, n, "specificationVersion")) {
+			rc = get_str(d, &d->sver, NULL);
+			kn = "specificationVersion";
+		} else if (key_is(k, n, "hashAlg")) {
+			rc = get_str(d, &d->halg, NULL);
+			kn = "hashAlg";
+		} else if (key_is(k, n, "totalSize")) {
+			kn = "totalSize";
+			d->has_total = 1;
+			rc = jp_int(&d->jp, &d->total);
+		} else if (key_is(k, n, "parentManifestHash")) {
+			kn = "parentManifestHash";
+			if (jp_peek(&d->jp) == J_NULL) {
+				rc = jp_skip(&d->jp);
+				d->parent_null = 1;
+			} else {
+				rc = get_str(d, &d->parent, NULL);
+			}
+		} else if (key_is(k, n, "fileChunkSizeBytes")) {
+			kn = "fileChunkSizeBytes";
+			rc = jp_int(&d->jp, &d->chunk_size);
+			if (!rc && d->chunk_size != CHUNK_SIZE && d->chunk_size != -1)
+				rc = err_set(d->err, EXIT_USAGE,
+					     "unsupported chunk size %lld (ja reads 268435456 or -1)",
+					     (long long)d->chunk_size);
+		} else if (key_is(k, n, "paths")) {
+			if (d->has_files)
+				return err_set(d->err, EXIT_USAGE, "both \"paths\" and \"files\"");
+			d->has_paths = 1;
+			if (parse_array(d, "paths") < 0)
+				return -1;
+		} else if (key_is(k, n, "files")) {
+			if (d->has_paths)
+				return err_set(d->err, EXIT_USAGE, "both \"paths\" and \"files\"");
+			d->has_files = 1;
+			if (parse_array(d, "files") < 0)
+				return -1;
+		} else if (key_is(k, n, "dirs")) {
+			d->has_dirs = 1;
+			if (parse_array(d, "dirs") < 0)
+				return -1;
+		} else {
+			rc = jp_skip(&d->jp);
+		}
+		if (rc < 0) {
+			if (kn)
+				err_prefix(d->err, "%s", kn);
+			return -1;
+		}
+	}
+	return r;
+}
+
+static int set_version(struct dec *d)
+{
+	struct manifest *m = d->m;
+	if (d->mver) {
+		if (!strcmp(d->mver, "2023-03-03")) {
+			m->ver = MVER_2023;
+			return 0;
+		}
+		if (!strcmp(d->mver, "2025-12-04-beta")) {
+			m->ver = MVER_2025;
+			m->gen = 1;
+			m->type = d->parent ? MTYPE_DIFF : MTYPE_SNAPSHOT;
+			m->style = MSTYLE_RELATIVE;
+			return 0;
+		}
+		return err_set(d->err, EXIT_USAGE,
+			       "manifestVersion: unknown manifest version \"%.64s\" (ja reads "
+			       "2023-03-03, 2025-12-04-beta and the 2025-12 specificationVersion "
+			       "forms)",
+			       d->mver);
+	}
+	if (d->sver) {
+		static const char *const pre[2] = {"relative-manifest-", "absolute-manifest-"};
+		for (int s = 0; s < 2; s++) {
+			size_t pl = strlen(pre[s]);
+			const char *rest = d->sver + pl, *tail;
+			int type;
+			if (strncmp(d->sver, pre[s], pl))
+				continue;
+			if (!strncmp(rest, "snapshot-", 9)) {
+				type = MTYPE_SNAPSHOT;
+				tail = rest + 9;
+			} else if (!strncmp(rest, "diff-", 5)) {
+				type = MTYPE_DIFF;
+				tail = rest + 5;
+			} else {
+				break;
+			}
+			if (strcmp(tail, "beta-2025-12") && strcmp(tail, "2025-12"))
+				break;
+			m->ver = MVER_2025;
+			m->gen = 2;
+			m->type = (enum mtype)type;
+			m->style = s ? MSTYLE_ABSOLUTE : MSTYLE_RELATIVE;
+			return 0;
+		}
+		return err_set(d->err, EXIT_USAGE,
+			       "specificationVersion: unknown specification \"%.80s\"", d->sver);
+	}
+	return err_set(d->err, EXIT_USAGE, "not a manifest: missing the required "
+					   "\"manifestVersion\" field");
+}
+
+/* Expand a v2025 encoded name against dirs[0..ndirs).  strict = G2 rules (§2.4). */
+static int expand(struct dec *d, const char *raw, size_t len, int strict, size_t ndirs,
+		  const char **out, uint32_t *outlen)
+{
+	const char *slash = memchr(raw, '/', len);
+	if (!slash || (strict && slash == raw && !memchr(raw + 1, '/', len - 1)) ||
+	    (!strict && raw[0] != '$')) {
+		*out = raw;
+		*outlen = (uint32_t)len;
+		if (!len)
+			return err_set(d->err, EXIT_USAGE, "empty name");
+		return 0;
+	}
+	if (raw[0] == '$' && slash > raw + 1) {
+		size_t idx = 0;
+		const char *p;
+		for (p = raw + 1; p < slash; p++) {
+			if (*p < '0' || *p > '9' || idx > 100000000)
+				break;
+			idx = idx * 10 + (size_t)(*p - '0');
+		}
+		if (p == slash && !(slash > raw + 2 && raw[1] == '0')) {
+			size_t rl = len - (size_t)(slash + 1 - raw);
+			const struct mdir *parent;
+			char *s;
+			if (idx >= ndirs)
+				return err_set(d->err, EXIT_USAGE,
+					       "\"%.*s\" refers to directory %zu, which is not "
+					       "listed before it",
+					       (int)(len > 80 ? 80 : len), raw, idx);
+			if (!rl || (strict && memchr(slash + 1, '/', rl)))
+				goto bad;
+			parent = &d->m->dirs[idx];
+			s = arena_alloc(&d->m->arena, parent->pathlen + 1 + rl + 1, 1);
+			memcpy(s, parent->path, parent->pathlen);
+			s[parent->pathlen] = '/';
+			memcpy(s + parent->pathlen + 1, slash + 1, rl);
+			s[parent->pathlen + 1 + rl] = 0;
+			*out = s;
+			*outlen = (uint32_t)(parent->pathlen + 1 + rl);
+			return 0;
+		}
+	}
+	if (!strict) {
+		*out = raw;
+		*outlen = (uint32_t)len;
+		return 0;
+	}
+bad:
+	return err_set(d->err, EXIT_USAGE, "cannot expand name \"%.*s\" (expected NAME, /NAME or "
+					   "$N/NAME)",
+		       (int)(len > 80 ? 80 : len), raw);
+}
+
+static int validate_2023(struct dec *d)
+{
+	struct manifest *m = d->m;
+	if (!d->has_paths)
+		return err_set(d->err, EXIT_USAGE, "missing the required \"paths\" field");
+	if (m->nfiles == 0)
+		return err_set(d->err, EXIT_USAGE, "paths: empty (a v2023 manifest lists at "
+						   "least one file)");
+	for (size_t i = 0; i < m->nfiles; i++) {
+		struct mfile *f = &m->files[i];
+		unsigned k = d->raw[i].keys;
+		const char *miss = !(k & K_PATH)   ? "path"
+				   : !(k & K_HASH)  ? "hash"
+				   : !(k & K_SIZE)  ? "size"
+				   : !(k & K_MTIME) ? "mtime"
+						    : NULL;
+		if (miss)
+			return err_set(d->err, EXIT_USAGE, "paths[%zu]: missing \"%s\"", i, miss);
+		if (!f->pathlen)
+			return err_set(d->err, EXIT_USAGE, "paths[%zu].path: empty", i);
+	}
+	return 0;
+}
+
+static int validate_file_2025(struct dec *d, size_t i, int strict)
+{
+	struct manifest *m = d->m;
+	struct mfile *f = &m->files[i];
+	struct rawent *re = &d->raw[i];
+	unsigned k = re->keys;
+	int content = !!(k & K_HASH) + !!(k & K_CHUNKS) + !!(k & K_SYMLINK);
+	if (!(k & (K_NAME | K_PATH)))
+		return err_set(d->err, EXIT_USAGE, "missing \"name\"");
+	if ((k & K_NAME) && (k & K_PATH))
+		return err_set(d->err, EXIT_USAGE, "both \"name\" and \"path\"");
+	if (f->flags & MF_DELETED) {
+		if (m->type != MTYPE_DIFF)
+			return err_set(d->err, EXIT_USAGE, "delete marker in a snapshot manifest");
+		if (k & ~(K_NAME | K_PATH | K_DELETE))
+			return err_set(d->err, EXIT_USAGE,
+				       "a deleted entry carries only its name");
+		f->size = f->mtime = 0;
+	} else {
+		if (content != 1)
+			return err_set(d->err, EXIT_USAGE,
+				       content ? "more than one of hash, chunkhashes, symlink"
+					       : "missing \"hash\", \"chunkhashes\" or \"symlink\"");
+		if (k & K_SYMLINK) {
+			if (k & (K_SIZE | K_MTIME | K_RUNNABLE))
+				return err_set(d->err, EXIT_USAGE,
+					       "a symlink carries no size, mtime or runnable");
+			if (expand(d, re->sym_raw, re->sym_len, strict && !re->sym_g3, m->ndirs,
+				   &f->symlink, &re->sym_len) < 0)
+				return err_prefix(d->err, "symlink"), -1;
+		} else {
+			if (!(k & K_SIZE))
+				return err_set(d->err, EXIT_USAGE, "missing \"size\"");
+			if (!(k & K_MTIME))
+				return err_set(d->err, EXIT_USAGE, "missing \"mtime\"");
+			if (k & K_CHUNKS) {
+				int64_t want = (f->size + CHUNK_SIZE - 1) / CHUNK_SIZE;
+				if (f->size <= CHUNK_SIZE)
+					return err_set(d->err, EXIT_USAGE,
+						       "chunkhashes on a file of %lld bytes (only "
+						       "files over 268435456 bytes are chunked)",
+						       (long long)f->size);
+				if ((int64_t)f->nchunks != want)
+					return err_set(d->err, EXIT_USAGE,
+						       "%u chunk hashes for %lld bytes (expected "
+						       "%lld)",
+						       f->nchunks, (long long)f->size,
+						       (long long)want);
+			} else if (f->size > CHUNK_SIZE && d->chunk_size != -1) {
+				return err_set(d->err, EXIT_USAGE,
+					       "a file of %lld bytes needs chunkhashes, not hash",
+					       (long long)f->size);
+			}
+		}
+	}
+	return 0;
+}
+
+static int validate_2025(struct dec *d)
+{
+	struct manifest *m = d->m;
+	int strict = m->gen == 2;
+	if (!d->has_files)
+		return err_set(d->err, EXIT_USAGE, "missing the required \"files\" field");
+	if (!d->has_dirs && m->gen == 2)
+		return err_set(d->err, EXIT_USAGE, "missing the required \"dirs\" field");
+	if (d->parent && m->type != MTYPE_DIFF)
+		return err_set(d->err, EXIT_USAGE, "parentManifestHash in a snapshot manifest");
+	if (d->parent && !alnum(d->parent))
+		return err_set(d->err, EXIT_USAGE, "parentManifestHash: not an alphanumeric hash");
+	for (size_t i = 0; i < m->ndirs; i++) {
+		struct mdir *dir = &m->dirs[i];
+		unsigned k = d->dirkeys[i];
+		const char *p;
+		uint32_t len;
+		if (!(k & (K_NAME | K_PATH)))
+			return err_set(d->err, EXIT_USAGE, "dirs[%zu]: missing \"name\"", i);
+		if (dir->deleted && m->type != MTYPE_DIFF)
+			return err_set(d->err, EXIT_USAGE,
+				       "dirs[%zu]: delete marker in a snapshot manifest", i);
+		if (expand(d, dir->path, dir->pathlen, strict && (k & K_NAME), i, &p, &len) < 0)
+			return entry_fail(d, "dirs", i, "name");
+		dir->path = p;
+		dir->pathlen = len;
+	}
+	for (size_t i = 0; i < m->nfiles; i++) {
+		struct mfile *f = &m->files[i];
+		const char *p;
+		uint32_t len;
+		if (validate_file_2025(d, i, strict && (d->raw[i].keys & K_NAME)) < 0)
+			return entry_fail(d, "files", i, NULL);
+		if (expand(d, f->path, f->pathlen, strict && (d->raw[i].keys & K_NAME), m->ndirs,
+			   &p, &len) < 0)
+			return entry_fail(d, "files", i, "name");
+		f->path = p;
+		f->pathlen = len;
+	}
+	m->parent_hash = d->parent;
+	return 0;
+}
+
+/* No two entries may share a path (files and dirs together). */
+static int check_duplicates(struct dec *d)
+{
+	struct manifest *m = d->m;
+	struct strmap map;
+	int found, rc = 0;
+	const char *arr = m->ver == MVER_2023 ? "paths" : "files";
+	strmap_init(&map, m->nfiles + m->ndirs);
+	for (size_t i = 0; i < m->ndirs && !rc; i++) {
+		strmap_put(&map, m->dirs[i].path, m->dirs[i].pathlen, &found);
+		if (found)
+			rc = err_set(d->err, EXIT_USAGE, "dirs[%zu]: duplicate directory \"%s\"", i,
+				     esc_name(m->dirs[i].path));
+	}
+	for (size_t i = 0; i < m->nfiles && !rc; i++) {
+		size_t *v = strmap_put(&map, m->files[i].path, m->files[i].pathlen, &found);
+		if (found)
+			rc = err_set(d->err, EXIT_USAGE, "%s[%zu]: duplicate path \"%s\"%s", arr,
+				     i, esc_name(m->files[i].path),
+				     *v == SIZE_MAX ? "" : " (also a directory)");
+		*v = SIZE_MAX;
+	}
+	strmap_release(&map);
+	return rc;
+}
+
+int manifest_decode(struct manifest *m, const char *buf, size_t len, struct ja_err *err)
+{
+	struct dec d;
+	int rc;
+	manifest_release(m);
+	manifest_init(m, MVER_2023);
+	memset(&d, 0, sizeof(d));
+	d.m = m;
+	d.err = err;
+	jp_init(&d.jp, buf, len, err);
+	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
+		rc = err_set(err, EXIT_USAGE, "starts with a UTF-8 byte-order mark");
+		goto out;
+	}
+	rc = parse_top(&d);
+	if (!rc)
+		rc = jp_finish(&d.jp);
+	if (!rc)
+		rc = set_version(&d);
+	if (!rc && !d.halg)
+		rc = err_set(err, EXIT_USAGE, "missing the required \"hashAlg\" field");
+	if (!rc && strcmp(d.halg, "xxh128"))
+		rc = err_set(err, EXIT_USAGE, "hashAlg: unsupported \"%.32s\" (only xxh128)",
+			     d.halg);
+	if (!rc && !d.has_total)
+		rc = err_set(err, EXIT_USAGE, "missing the required \"totalSize\" field");
+	if (!rc)
+		rc = m->ver == MVER_2023 ? validate_2023(&d) : validate_2025(&d);
+	if (!rc)
+		rc = check_duplicates(&d);
+	if (!rc)
+		m->total_size = d.total;
+out:
+	jp_release(&d.jp);
+	free(d.raw);
+	free(d.dirkeys);
+	return rc < 0 ? -1 : 0;
+}
+
+int manifest_load(struct manifest *m, const char *path, struct ja_err *err)
+{
+	struct buf b;
+	const char *what = strcmp(path, "-") ? esc_name(path) : "stdin";
+	int rc;
+	buf_init(&b, manifest_max_input());
+	rc = buf_read_file(&b, path, err);
+	if (!rc && b.len == 0)
+		rc = err_set(err, EXIT_USAGE, "%s: empty input (not a manifest)", what);
+	else if (!rc && (rc = manifest_decode(m, b.p, b.len, err)) < 0)
+		err_prefix(err, "%s", what);
+	buf_release(&b);
+	return rc;
+}
+
+/* ---- encode ---------------------------------------------------------------------- */
+
+static int encode_2023(struct manifest *m, struct buf *o, struct ja_err *err)
+{
+	if (m->nfiles == 0)
+		return err_set(err, EXIT_USAGE, "an empty v2023 manifest is invalid (the format "
+						"requires at least one file)");
+	manifest_sort_files(m);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct mfile *f = &m->files[i];
+		if ((f->flags & MF_DELETED) || f->symlink || !f->hash)
+			return err_set(err, EXIT_USAGE, "%s: %s cannot be expressed in v2023",
+				       esc_name(f->path),
+				       f->flags & MF_DELETED ? "a deletion"
+				       : f->symlink          ? "a symlink"
+							     : "a chunked file");
+		if (i && !utf16_cmp(f->path, f->pathlen, m->files[i - 1].path,
+				    m->files[i - 1].pathlen))
+			return err_set(err, EXIT_USAGE, "duplicate path \"%s\"", esc_name(f->path));
+	}
+	buf_adds(o, "{\"hashAlg\":\"xxh128\",\"manifestVersion\":\"2023-03-03\",\"paths\":[");
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct mfile *f = &m->files[i];
+		buf_adds(o, i ? ",{\"hash\":" : "{\"hash\":");
+		json_put_str(o, f->hash, strlen(f->hash));
+		buf_adds(o, ",\"mtime\":");
+		json_put_int(o, f->mtime);
+		buf_adds(o, ",\"path\":");
+		json_put_str(o, f->path, f->pathlen);
+		buf_adds(o, ",\"size\":");
+		json_put_int(o, f->size);
+		buf_addc(o, '}');
+	}
+	buf_adds(o, "],\"totalSize\":");
+	json_put_int(o, m->total_size);
+	buf_addc(o, '}');
+	if (o->over)
+		return err_set(err, EXIT_FAIL, "manifest too large to encode");
+	return 0;
+}
+
+struct dirset {
+	struct mdir *v;
+	size_t n, cap;
+	struct strmap map; /* path -> index in v (sorted order after dirset_sort) */
+};
+
+static int dirset_add(struct dirset *s, const char *p, uint32_t len, int deleted, int explicit_,
+		      struct ja_err *err)
+{
+	int found;
+	size_t *slot = strmap_put(&s->map, p, len, &found);
+	if (found) {
+		if (explicit_ && s->v[*slot].deleted != (uint8_t)!!deleted)
+			return err_set(err, EXIT_USAGE,
+				       "directory \"%s\" is listed both deleted and not deleted",
+				       esc_name(p));
+		return 1;
+	}
+	xgrow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	*slot = s->n;
+	s->v[s->n].path = p;
+	s->v[s->n].pathlen = len;
+	s->v[s->n].deleted = (uint8_t)!!deleted;
+	s->n++;
+	return 0;
+}
+
+/* Add every ancestor directory of p (not "/" alone); stop early at a known one when the
+ * set is closed under ancestors. */
+static void dirset_ancestors(struct manifest *m, struct dirset *s, const char *p, uint32_t len,
+			     int early)
+{
+	for (uint32_t k = len; k-- > 1;) {
+		if (p[k] != '/')
+			continue;
+		if (dirset_add(s, p, k, 0, 0, NULL) == 1 && early)
+			return;
+	}
+	(void)m;
+}
+
+static void put_name(struct buf *o, struct buf *tmp, const struct dirset *s, const char *p,
+		     uint32_t len)
+{
+	const char *slash = NULL;
+	for (uint32_t k = len; k-- > 0;)
+		if (p[k] == '/') {
+			slash = p + k;
+			break;
+		}
+	if (slash && slash > p) {
+		size_t *idx = strmap_get(&s->map, p, (size_t)(slash - p));
+		if (idx) {
+			buf_reset(tmp);
+			buf_addf(tmp, "$%zu", *idx);
+			buf_add(tmp, slash, len - (size_t)(slash - p));
+			json_put_str(o, tmp->p, tmp->len);
+			return;
+		}
+	}
+	json_put_str(o, p, len);
+}
+
+static int encode_2025(struct manifest *m, struct buf *o, struct ja_err *err)
+{
+	struct dirset s = {0};
+	struct buf tmp = BUF_INIT;
+	int rc = 0;
+	strmap_init(&s.map, m->ndirs + m->nfiles / 4 + 16);
+	for (size_t i = 0; i < m->ndirs && !rc; i++)
+		if (dirset_add(&s, m->dirs[i].path, m->dirs[i].pathlen, m->dirs[i].deleted, 1,
+			       err) < 0)
+			rc = -1;
+	for (size_t i = 0; i < m->ndirs && !rc; i++)
+		dirset_ancestors(m, &s, m->dirs[i].path, m->dirs[i].pathlen, 0);
+	for (size_t i = 0; i < m->nfiles && !rc; i++) {
+		dirset_ancestors(m, &s, m->files[i].path, m->files[i].pathlen, 1);
+		if (m->files[i].symlink)
+			dirset_ancestors(m, &s, m->files[i].symlink,
+					 (uint32_t)strlen(m->files[i].symlink), 1);
+	}
+	if (rc)
+		goto out;
+	qsort(s.v, s.n, sizeof(*s.v), dir_cmp);
+	for (size_t i = 0; i < s.n; i++)
+		*strmap_get(&s.map, s.v[i].path, s.v[i].pathlen) = i;
+	manifest_sort_files(m);
+	for (size_t i = 1; i < m->nfiles; i++)
+		if (!utf16_cmp(m->files[i].path, m->files[i].pathlen, m->files[i - 1].path,
+			       m->files[i - 1].pathlen)) {
+			rc = err_set(err, EXIT_USAGE, "duplicate path \"%s\"",
+				     esc_name(m->files[i].path));
+			goto out;
+		}
+
+	buf_adds(o, "{\"dirs\":[");
+	for (size_t i = 0; i < s.n; i++) {
+		buf_adds(o, i ? ",{" : "{");
+		if (s.v[i].deleted)
+			buf_adds(o, "\"delete\":true,");
+		buf_adds(o, "\"name\":");
+		put_name(o, &tmp, &s, s.v[i].path, s.v[i].pathlen);
+		buf_addc(o, '}');
+	}
+	buf_adds(o, "],\"files\":[");
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct mfile *f = &m->files[i];
+		buf_adds(o, i ? ",{" : "{");
+		if (f->flags & MF_DELETED) {
+			buf_adds(o, "\"delete\":true,\"name\":");
+			put_name(o, &tmp, &s, f->path, f->pathlen);
+		} else if (f->symlink) {
+			buf_adds(o, "\"name\":");
+			put_name(o, &tmp, &s, f->path, f->pathlen);
+			buf_adds(o, ",\"symlink\":{\"name\":");
+			put_name(o, &tmp, &s, f->symlink, (uint32_t)strlen(f->symlink));
+			buf_addc(o, '}');
+		} else {
+			if (f->nchunks) {
+				buf_adds(o, "\"chunkhashes\":[");
+				for (uint32_t c = 0; c < f->nchunks; c++) {
+					if (c)
+						buf_addc(o, ',');
+					json_put_str(o, f->chunks[c], strlen(f->chunks[c]));
+				}
+				buf_adds(o, "],");
+			} else if (f->hash) {
+				buf_adds(o, "\"hash\":");
+				json_put_str(o, f->hash, strlen(f->hash));
+				buf_addc(o, ',');
+			} else {
+				rc = err_set(err, EXIT_USAGE, "%s: file without a hash",
+					     esc_name(f->path));
+				goto out;
+			}
+			buf_adds(o, "\"mtime\":");
+			json_put_int(o, f->mtime);
+			buf_adds(o, ",\"name\":");
+			put_name(o, &tmp, &s, f->path, f->pathlen);
+			if (f->flags & MF_RUNNABLE)
+				buf_adds(o, ",\"runnable\":true");
+			buf_adds(o, ",\"size\":");
+			json_put_int(o, f->size);
+		}
+		buf_addc(o, '}');
+	}
+	buf_adds(o, "],\"hashAlg\":\"xxh128\",");
+	if (m->parent_hash) {
+		buf_adds(o, "\"parentManifestHash\":");
+		json_put_str(o, m->parent_hash, strlen(m->parent_hash));
+		buf_addc(o, ',');
+	}
+	buf_adds(o, "\"specificationVersion\":\"");
+	buf_adds(o, manifest_spec_string(m));
+	buf_adds(o, "\",\"totalSize\":");
+	json_put_int(o, m->total_size);
+	buf_addc(o, '}');
+	if (o->over)
+		rc = err_set(err, EXIT_FAIL, "manifest too large to encode");
+out:
+	free(s.v);
+	strmap_release(&s.map);
+	buf_release(&tmp);
+	return rc;
+}
+
+int manifest_encode(struct manifest *m, struct buf *out, struct ja_err *err)
+{
+	return m->ver == MVER_2023 ? encode_2023(m, out, err) : encode_2025(m, out, err);
+}

@@ -1,0 +1,251 @@
+/* merge.c - merging (v2023, later wins), composing (v2025 snapshot + diffs, §7.4)
+ * and lossless version conversion. */
+#include "manifest.h"
+#include "strmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MF_GONE 0x80 /* internal: removed while composing */
+
+struct state {
+	struct manifest *m;
+	struct strmap files, dirs; /* path -> index in m->files / m->dirs */
+};
+
+/* Entries are copied by value; their strings stay owned by the inputs. */
+static void put_file(struct state *s, const struct mfile *f)
+{
+	int found;
+	size_t *slot = strmap_put(&s->files, f->path, f->pathlen, &found);
+	if (found) {
+		s->m->files[*slot] = *f;
+		return;
+	}
+	xgrow((void **)&s->m->files, &s->m->capfiles, s->m->nfiles + 1, sizeof(*f));
+	*slot = s->m->nfiles;
+	s->m->files[s->m->nfiles] = *f;
+	s->m->files[s->m->nfiles].ord = (uint32_t)s->m->nfiles;
+	s->m->nfiles++;
+}
+
+static void put_dir(struct state *s, const struct mdir *d)
+{
+	int found;
+	size_t *slot = strmap_put(&s->dirs, d->path, d->pathlen, &found);
+	if (found) {
+		s->m->dirs[*slot] = *d;
+		return;
+	}
+	xgrow((void **)&s->m->dirs, &s->m->capdirs, s->m->ndirs + 1, sizeof(*d));
+	*slot = s->m->ndirs;
+	s->m->dirs[s->m->ndirs++] = *d;
+}
+
+/* 1 if some proper ancestor of p (or p itself when self) is in set. */
+static int under(const struct strmap *set, const char *p, uint32_t len, int self)
+{
+	if (self && strmap_get(set, p, len))
+		return 1;
+	for (uint32_t k = len; k-- > 1;)
+		if (p[k] == '/' && strmap_get(set, p, k))
+			return 1;
+	return 0;
+}
+
+/* Drop every state entry at or below one of the deleted directories of diff. */
+static void remove_subtrees(struct state *s, const struct manifest *diff)
+{
+	struct strmap del;
+	size_t ndel = 0;
+	int found;
+	for (size_t i = 0; i < diff->ndirs; i++)
+		ndel += diff->dirs[i].deleted;
+	if (!ndel)
+		return;
+	strmap_init(&del, ndel);
+	for (size_t i = 0; i < diff->ndirs; i++)
+		if (diff->dirs[i].deleted)
+			strmap_put(&del, diff->dirs[i].path, diff->dirs[i].pathlen, &found);
+	for (size_t i = 0; i < s->m->nfiles; i++) {
+		struct mfile *f = &s->m->files[i];
+		if (!(f->flags & MF_GONE) && under(&del, f->path, f->pathlen, 0))
+			f->flags |= MF_GONE;
+	}
+	for (size_t i = 0; i < s->m->ndirs; i++) {
+		struct mdir *d = &s->m->dirs[i];
+		if (d->deleted != 2 && under(&del, d->path, d->pathlen, 1))
+			d->deleted = 2; /* gone */
+	}
+	strmap_release(&del);
+}
+
+/* Apply one diff: its deletions first, then its additions. */
+static void apply_diff(struct state *s, const struct manifest *diff, int keep_markers)
+{
+	remove_subtrees(s, diff);
+	for (size_t i = 0; i < diff->ndirs; i++) {
+		const struct mdir *d = &diff->dirs[i];
+		if (!d->deleted || keep_markers)
+			put_dir(s, d);
+	}
+	for (size_t i = 0; i < diff->nfiles; i++) {
+		const struct mfile *f = &diff->files[i];
+		if (f->flags & MF_DELETED) {
+			if (keep_markers) {
+				put_file(s, f);
+			} else {
+				size_t *slot = strmap_get(&s->files, f->path, f->pathlen);
+				if (slot)
+					s->m->files[*slot].flags |= MF_GONE;
+			}
+			continue;
+		}
+		put_file(s, f);
+		s->m->files[*strmap_get(&s->files, f->path, f->pathlen)].flags &=
+			(uint8_t)~MF_GONE;
+	}
+}
+
+static void compact(struct manifest *m)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (!(m->files[i].flags & MF_GONE))
+			m->files[j++] = m->files[i];
+	m->nfiles = j;
+	j = 0;
+	for (size_t i = 0; i < m->ndirs; i++)
+		if (m->dirs[i].deleted != 2)
+			m->dirs[j++] = m->dirs[i];
+	m->ndirs = j;
+}
+
+static int check_inputs(struct manifest *const *in, size_t n, struct ja_err *err)
+{
+	for (size_t i = 1; i < n; i++) {
+		if (in[i]->ver != in[0]->ver)
+			return err_set(err, EXIT_USAGE,
+				       "cannot merge v2023 and v2025 manifests (input %zu is %s, "
+				       "input 1 is %s; convert with --format)",
+				       i + 1, in[i]->ver == MVER_2023 ? "v2023" : "v2025",
+				       in[0]->ver == MVER_2023 ? "v2023" : "v2025");
+		if (in[0]->ver == MVER_2025 && in[i]->style != in[0]->style)
+			return err_set(err, EXIT_USAGE,
+				       "cannot compose relative and absolute manifests (input %zu)",
+				       i + 1);
+		if (in[0]->ver == MVER_2025 && in[i]->type != MTYPE_DIFF)
+			return err_set(err, EXIT_USAGE,
+				       "input %zu is a snapshot: only the first input may be a "
+				       "snapshot; the rest must be diffs",
+				       i + 1);
+	}
+	return 0;
+}
+
+int manifest_merge(struct manifest *out, struct manifest *const *in, size_t n,
+		   struct ja_err *err)
+{
+	struct state s;
+	size_t total = 0;
+	manifest_init(out, n ? in[0]->ver : MVER_2023);
+	if (!n)
+		return err_set(err, EXIT_USAGE, "nothing to merge");
+	if (check_inputs(in, n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		total += in[i]->nfiles;
+	s.m = out;
+	strmap_init(&s.files, total);
+	strmap_init(&s.dirs, 16);
+	out->ver = in[0]->ver;
+	out->style = in[0]->style;
+	out->gen = in[0]->gen;
+	if (out->ver == MVER_2023) {
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < in[i]->nfiles; j++)
+				put_file(&s, &in[i]->files[j]);
+	} else {
+		int diffs_only = in[0]->type == MTYPE_DIFF;
+		for (size_t j = 0; j < in[0]->ndirs; j++)
+			put_dir(&s, &in[0]->dirs[j]);
+		for (size_t j = 0; j < in[0]->nfiles; j++)
+			put_file(&s, &in[0]->files[j]);
+		for (size_t i = 1; i < n; i++)
+			apply_diff(&s, in[i], diffs_only);
+		compact(out);
+		out->type = in[0]->type;
+		out->parent_hash = diffs_only ? in[0]->parent_hash : NULL;
+	}
+	out->total_size = manifest_sum_sizes(out);
+	strmap_release(&s.files);
+	strmap_release(&s.dirs);
+	return 0;
+}
+
+int manifest_convert(struct manifest *m, enum mver ver, struct ja_err *err)
+{
+	if (m->ver == ver)
+		return 0;
+	if (ver == MVER_2025) {
+		for (size_t i = 0; i < m->nfiles; i++) {
+			if (m->files[i].size > CHUNK_SIZE)
+				return err_set(err, EXIT_USAGE,
+					       "%s: over 256 MiB, so v2025 needs its chunk hashes, "
+					       "which a v2023 manifest lacks (snapshot the tree "
+					       "with --format v2025)",
+					       esc_name(m->files[i].path));
+			if (m->files[i].path[0] == '/')
+				return err_set(err, EXIT_USAGE,
+					       "%s: absolute path in a v2023 manifest",
+					       esc_name(m->files[i].path));
+		}
+		m->ver = MVER_2025;
+		m->gen = 2;
+		m->type = MTYPE_SNAPSHOT;
+		m->style = MSTYLE_RELATIVE;
+		return 0;
+	}
+	if (m->type == MTYPE_DIFF)
+		return err_set(err, EXIT_USAGE,
+			       "a v2025 diff cannot be expressed in v2023 (merge it onto its "
+			       "snapshot first)");
+	if (m->style == MSTYLE_ABSOLUTE)
+		return err_set(err, EXIT_USAGE, "absolute-path manifests cannot be expressed in "
+						"v2023");
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct mfile *f = &m->files[i];
+		const char *what = f->symlink		? "is a symlink"
+				   : f->nchunks		? "is chunked (over 256 MiB)"
+				   : f->flags & MF_RUNNABLE ? "is runnable (v2023 has no mode bits)"
+							  : NULL;
+		if (what)
+			return err_set(err, EXIT_USAGE, "%s %s: v2023 cannot express that",
+				       esc_name(f->path), what);
+	}
+	if (m->ndirs) {
+		struct strmap anc;
+		int found, rc = 0;
+		strmap_init(&anc, m->nfiles);
+		for (size_t i = 0; i < m->nfiles; i++)
+			for (uint32_t k = m->files[i].pathlen; k-- > 1;)
+				if (m->files[i].path[k] == '/')
+					strmap_put(&anc, m->files[i].path, k, &found);
+		for (size_t i = 0; i < m->ndirs && !rc; i++)
+			if (!strmap_get(&anc, m->dirs[i].path, m->dirs[i].pathlen))
+				rc = err_set(err, EXIT_USAGE,
+					     "empty directory %s: v2023 cannot express that",
+					     esc_name(m->dirs[i].path));
+		strmap_release(&anc);
+		if (rc)
+			return rc;
+	}
+	if (m->nfiles == 0)
+		return err_set(err, EXIT_USAGE, "an empty manifest cannot be expressed in v2023");
+	m->ndirs = 0;
+	m->ver = MVER_2023;
+	m->gen = 0;
+	m->type = MTYPE_SNAPSHOT;
+	m->total_size = manifest_sum_sizes(m);
+	return 0;
+}

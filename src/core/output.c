@@ -1,0 +1,61 @@
+/* output.c - results to stdout or atomically to a file. */
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int output_write(const char *path, const void *p, size_t n, struct ja_err *err)
+{
+	char *tmp;
+	size_t len;
+	int fd;
+	if (!path || !strcmp(path, "-")) {
+		if (fwrite(p, 1, n, stdout) != n || fflush(stdout) != 0)
+			return err_set(err, EXIT_FAIL, "write error on stdout: %s",
+				       strerror(errno));
+		return 0;
+	}
+	len = strlen(path);
+	tmp = xmalloc(len + 32);
+	snprintf(tmp, len + 32, "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		err_set(err, EXIT_FAIL, "%s: %s", esc_name(path), strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (write_all(fd, p, n) < 0 || fsync(fd) < 0) {
+		err_set(err, EXIT_FAIL, "%s: %s", esc_name(path), strerror(errno));
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		err_set(err, EXIT_FAIL, "%s: %s", esc_name(path), strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
