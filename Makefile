@@ -80,12 +80,13 @@ man-lint:
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS    = $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS)
-fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_TARGETS ?= $(FUZZ_SRC:tests/fuzz/%.c=%)
+fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/%)
 build/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC) $(PKG_LIBS) -lpthread -lm
 fuzz: fuzz-build
-	@for f in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
+	@for f in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus-$$f; \
 	  seeds=tests/fuzz/seeds-$${f%_fuzz}; [ -d $$seeds ] || seeds=; \
 	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \

@@ -35,9 +35,10 @@ void *arena_alloc(struct arena *a, size_t n, size_t align)
 	uintptr_t p = (uintptr_t)a->cur, q = (p + align - 1) & ~(uintptr_t)(align - 1);
 	size_t pad = (size_t)(q - p);
 	if (!a->cur || a->left < n + pad) {
-		size_t sz = n + align > ARENA_BLOCK / 4 ? n + align : ARENA_BLOCK;
+		int big = n + align > ARENA_BLOCK / 4;
+		size_t sz = big ? n + align : ARENA_BLOCK;
 		struct arena_block *b = xmalloc(sizeof(*b) + sz);
-		if (sz > ARENA_BLOCK / 4 && a->head) {
+		if (big && a->head) {
 			/* a big allocation gets its own block behind the current one */
 			b->next = a->head->next;
 			a->head->next = b;

@@ -43,10 +43,8 @@ assert_files_equal() {
 # $status, $output (stdout), $stderr
 run_split() {
 	local errf="$BATS_TEST_TMPDIR/.stderr.$$"
-	set +e
-	output="$("$@" 2>"$errf")"
-	status=$?
-	set -e
+	status=0
+	output="$("$@" 2>"$errf")" || status=$?
 	stderr="$(cat "$errf")"
 	rm -f "$errf"
 }
