@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -159,4 +160,54 @@ int buf_read_file(struct buf *b, const char *path, struct ja_err *err)
 	r = buf_read_fd(b, fd, esc_name(path), err);
 	close(fd);
 	return r;
+}
+
+int fmap_open(struct fmap *m, const char *path, size_t max, struct ja_err *err)
+{
+	struct stat st;
+	int fd, rc;
+	const char *what = strcmp(path, "-") ? esc_name(path) : "stdin";
+	memset(m, 0, sizeof(*m));
+	buf_init(&m->b, max);
+	if (!strcmp(path, "-")) {
+		fd = 0;
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return err_set(err, EXIT_FAIL, "%s: %s", what, strerror(errno));
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		if ((uint64_t)st.st_size > max) {
+			if (fd)
+				close(fd);
+			return err_set(err, EXIT_USAGE, "%s: too large (%lld bytes, limit %zu)",
+				       what, (long long)st.st_size, max);
+		}
+		m->addr = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m->addr != MAP_FAILED) {
+			madvise(m->addr, (size_t)st.st_size, MADV_SEQUENTIAL | MADV_WILLNEED);
+			m->maplen = m->len = (size_t)st.st_size;
+			m->p = m->addr;
+			if (fd)
+				close(fd);
+			return 0;
+		}
+		m->addr = NULL;
+	}
+	rc = buf_read_fd(&m->b, fd, what, err);
+	if (fd)
+		close(fd);
+	m->p = m->b.p;
+	m->len = m->b.len;
+	return rc;
+}
+
+void fmap_release(struct fmap *m)
+{
+	if (m->addr)
+		munmap(m->addr, m->maplen);
+	buf_release(&m->b);
+	m->addr = NULL;
+	m->p = NULL;
+	m->len = 0;
 }

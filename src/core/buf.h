@@ -36,4 +36,18 @@ int buf_read_fd(struct buf *b, int fd, const char *what, struct ja_err *err);
 /* Read a whole file ("-" = stdin). */
 int buf_read_file(struct buf *b, const char *path, struct ja_err *err);
 
+/* A whole input, mapped when it is a regular file, read into a buf otherwise
+ * (pipes, terminals).  p[0..len) is valid until fmap_release; p[len] is NOT
+ * guaranteed to be NUL for a mapped file. */
+struct fmap {
+	const char *p;
+	size_t len;
+	void *addr;
+	size_t maplen;
+	struct buf b;
+};
+/* path "-" = stdin.  Inputs over max bytes are an error (code 2). */
+int fmap_open(struct fmap *m, const char *path, size_t max, struct ja_err *err);
+void fmap_release(struct fmap *m);
+
 #endif

@@ -191,8 +191,13 @@ int jp_obj_key(struct jp *jp, const char **key, size_t *len)
 		return unexpected(jp, "a key string");
 	if (jp_str(jp, key, len) < 0)
 		return -1;
-	if (key_seen(ks, *key, *len))
-		return jp_fail(jp, "duplicate key \"%.64s\"", *key);
+	if (key_seen(ks, *key, *len)) {
+		char k[80];
+		size_t n = *len < sizeof(k) - 1 ? *len : sizeof(k) - 1;
+		memcpy(k, *key, n);
+		k[n] = 0;
+		return jp_fail(jp, "duplicate key \"%s\"", esc_name(k));
+	}
 	skip_ws(jp);
 	if (jp->p >= jp->end || *jp->p != ':')
 		return unexpected(jp, "':'");
@@ -338,9 +343,22 @@ int jp_str(struct jp *jp, const char **s, size_t *len)
 	const unsigned char *p, *end = (const unsigned char *)jp->end, *run;
 	if (jp_peek(jp) != J_STR)
 		return unexpected(jp, "a string");
-	buf_reset(&jp->str);
 	p = (const unsigned char *)jp->p + 1;
 	run = p;
+	/* fast path: printable ASCII up to the closing quote is returned in place */
+	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	if (p < end && *p == '"') {
+		if ((size_t)(p - run) > JP_MAX_STRING) {
+			jp->p = (const char *)p;
+			return jp_fail(jp, "string longer than %u bytes", JP_MAX_STRING);
+		}
+		*s = (const char *)run;
+		*len = (size_t)(p - run);
+		jp->p = (const char *)p + 1;
+		return 0;
+	}
+	buf_reset(&jp->str);
 	for (;;) {
 		if (p >= end) {
 			jp->p = (const char *)p;
@@ -375,9 +393,9 @@ int jp_str(struct jp *jp, const char **s, size_t *len)
 				}
 				if (cp >= 0xd800 && cp <= 0xdbff) {
 					unsigned lo;
-					if (p + 12 > end || p[6] != '\\' || p[7] != 'u' ||
-					    read_u4(jp, (const char *)p + 8, &lo) < 0 || lo < 0xdc00 ||
-					    lo > 0xdfff) {
+					if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+					    read_u4(jp, (const char *)p + 8, &lo) < 0 ||
+					    lo < 0xdc00 || lo > 0xdfff) {
 						jp->p = (const char *)p;
 						return jp_fail(jp, "lone surrogate \\u%04x in string",
 							       cp);
@@ -484,13 +502,12 @@ int jp_int(struct jp *jp, int64_t *v)
 	if (t != J_NUM) {
 		if (t == J_NONE)
 			return unexpected(jp, "an integer");
-		return err_set(jp->err, EXIT_USAGE, "not an integer (found %s)", jp_type_name(t));
+		return err_set(jp->err, EXIT_USAGE, "not an integer");
 	}
 	if (scan_number(jp, &e, &isint) < 0)
 		return -1;
 	if (!isint)
-		return err_set(jp->err, EXIT_USAGE, "not an integer (%.*s)",
-			       (int)(e - jp->p > 40 ? 40 : e - jp->p), jp->p);
+		return err_set(jp->err, EXIT_USAGE, "not an integer");
 	p = jp->p;
 	if (*p == '-') {
 		neg = 1;
@@ -514,8 +531,7 @@ int jp_int(struct jp *jp, int64_t *v)
 	jp->p = e;
 	return 0;
 range:
-	return err_set(jp->err, EXIT_USAGE, "integer out of range (%.*s)",
-		       (int)(e - jp->p > 40 ? 40 : e - jp->p), jp->p);
+	return err_set(jp->err, EXIT_USAGE, "integer out of range");
 }
 
 int jp_bool(struct jp *jp, int *v)
@@ -592,24 +608,17 @@ int jp_finish(struct jp *jp)
 /* Writer. */
 static const char hexd[] = "0123456789abcdef";
 
-/* 0: copy literally; 1: short escape; 2: \u00XX; 3: non-ASCII lead (decode). */
-static unsigned char esc_class[256];
-static char esc_short[128];
-
-static void init_esc(void)
-{
-	for (int c = 0; c < 256; c++)
-		esc_class[c] = c < 0x20 || c == 0x7f ? 2 : c >= 0x80 ? 3 : 0;
-	esc_class['"'] = esc_class['\\'] = 1;
-	esc_class['\b'] = esc_class['\f'] = esc_class['\n'] = esc_class['\r'] = esc_class['\t'] = 1;
-	esc_short['"'] = '"';
-	esc_short['\\'] = '\\';
-	esc_short['\b'] = 'b';
-	esc_short['\f'] = 'f';
-	esc_short['\n'] = 'n';
-	esc_short['\r'] = 'r';
-	esc_short['\t'] = 't';
-}
+/* 0: copy literally; 1: short escape; 2: \u00XX; 3: non-ASCII lead (decode).
+ * Constant tables: writers in several threads need no lazy set-up. */
+static const unsigned char esc_class[256] = {
+    [0x00 ... 0x07] = 2, ['\b'] = 1, ['\t'] = 1, ['\n'] = 1,
+    [0x0b] = 2,		 ['\f'] = 1, ['\r'] = 1, [0x0e ... 0x1f] = 2,
+    ['"'] = 1,		 ['\\'] = 1, [0x7f] = 2, [0x80 ... 0xff] = 3,
+};
+static const char esc_short[128] = {
+    ['"'] = '"',  ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
+    ['\n'] = 'n', ['\r'] = 'r',	 ['\t'] = 't',
+};
 
 static void put_u4(char *o, unsigned v)
 {
@@ -624,8 +633,6 @@ static void put_u4(char *o, unsigned v)
 void json_put_str(struct buf *out, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
-	if (!esc_class['"'])
-		init_esc();
 	/* worst case 12 output bytes per 4 input bytes, +2 quotes */
 	if (buf_reserve(out, n * 6 + 2) < 0)
 		return;

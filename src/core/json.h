@@ -30,7 +30,7 @@ struct jp {
 	int failed;
 };
 
-/* Borrow buf[0..len) (buf[len] must be 0) for parsing; errors go to err. */
+/* Borrow buf[0..len) (need not be NUL-terminated) for parsing; errors go to err. */
 void jp_init(struct jp *jp, const char *buf, size_t len, struct ja_err *err);
 void jp_release(struct jp *jp);
 
@@ -39,7 +39,7 @@ enum jtype jp_peek(struct jp *jp);
 const char *jp_type_name(enum jtype t);
 
 /* Objects: jp_obj_begin, then while ((r = jp_obj_key(jp, &k, &n)) > 0) { value }.
- * The key is valid until the next call that decodes a string.  0 = '}' reached, -1 error.
+ * The key (not NUL-terminated) is valid until the next call that decodes a string.  0 = '}' reached, -1 error.
  * A repeated key in one object is an error. */
 int jp_obj_begin(struct jp *jp);
 int jp_obj_key(struct jp *jp, const char **key, size_t *len);
@@ -47,8 +47,8 @@ int jp_obj_key(struct jp *jp, const char **key, size_t *len);
 int jp_arr_begin(struct jp *jp);
 int jp_arr_next(struct jp *jp);
 
-/* Scalars.  Strings are decoded to UTF-8 into scratch space valid until the next
- * string is decoded. */
+/* Scalars.  A string comes back as UTF-8 bytes s[0..len), NOT NUL-terminated: either
+ * a slice of the input (no escapes) or scratch space valid until the next string. */
 int jp_str(struct jp *jp, const char **s, size_t *len);
 /* An integer in int64 range written without fraction or exponent.
  * Errors: "not an integer" (any other type or a fraction/exponent), "integer out of range". */

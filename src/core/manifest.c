@@ -791,28 +791,36 @@ static int validate_2025(struct dec *d)
 	return 0;
 }
 
-/* No two entries may share a path (files and dirs together). */
+/* No two entries may share a path (files and dirs together).  Files are sorted here
+ * (canonical input is already sorted, which costs one comparison per entry), so
+ * duplicate files are neighbours; directories, usually few, go through a map. */
 static int check_duplicates(struct dec *d)
 {
 	struct manifest *m = d->m;
 	struct strmap map;
 	int found, rc = 0;
 	const char *arr = m->ver == MVER_2023 ? "paths" : "files";
-	strmap_init(&map, m->nfiles + m->ndirs);
+	manifest_sort_files(m);
+	for (size_t i = 1; i < m->nfiles; i++) {
+		const struct mfile *a = &m->files[i - 1], *b = &m->files[i];
+		if (a->pathlen == b->pathlen && !memcmp(a->path, b->path, a->pathlen))
+			return err_set(d->err, EXIT_USAGE, "%s[%u]: duplicate path \"%s\"", arr,
+				       b->ord > a->ord ? b->ord : a->ord, esc_name(b->path));
+	}
+	if (!m->ndirs)
+		return 0;
+	strmap_init(&map, m->ndirs);
 	for (size_t i = 0; i < m->ndirs && !rc; i++) {
 		strmap_put(&map, m->dirs[i].path, m->dirs[i].pathlen, &found);
 		if (found)
 			rc = err_set(d->err, EXIT_USAGE, "dirs[%zu]: duplicate directory \"%s\"", i,
 				     esc_name(m->dirs[i].path));
 	}
-	for (size_t i = 0; i < m->nfiles && !rc; i++) {
-		size_t *v = strmap_put(&map, m->files[i].path, m->files[i].pathlen, &found);
-		if (found)
-			rc = err_set(d->err, EXIT_USAGE, "%s[%zu]: duplicate path \"%s\"%s", arr,
-				     i, esc_name(m->files[i].path),
-				     *v == SIZE_MAX ? "" : " (also a directory)");
-		*v = SIZE_MAX;
-	}
+	for (size_t i = 0; i < m->nfiles && !rc; i++)
+		if (strmap_get(&map, m->files[i].path, m->files[i].pathlen))
+			rc = err_set(d->err, EXIT_USAGE,
+				     "%s[%u]: \"%s\" is both a file and a directory", arr,
+				     m->files[i].ord, esc_name(m->files[i].path));
 	strmap_release(&map);
 	return rc;
 }
@@ -858,16 +866,14 @@ out:
 
 int manifest_load(struct manifest *m, const char *path, struct ja_err *err)
 {
-	struct buf b;
+	struct fmap in;
 	const char *what = strcmp(path, "-") ? esc_name(path) : "stdin";
-	int rc;
-	buf_init(&b, manifest_max_input());
-	rc = buf_read_file(&b, path, err);
-	if (!rc && b.len == 0)
+	int rc = fmap_open(&in, path, manifest_max_input(), err);
+	if (!rc && in.len == 0)
 		rc = err_set(err, EXIT_USAGE, "%s: empty input (not a manifest)", what);
-	else if (!rc && (rc = manifest_decode(m, b.p, b.len, err)) < 0)
+	else if (!rc && (rc = manifest_decode(m, in.p, in.len, err)) < 0)
 		err_prefix(err, "%s", what);
-	buf_release(&b);
+	fmap_release(&in);
 	return rc;
 }
 

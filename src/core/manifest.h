@@ -65,7 +65,7 @@ struct mfile *manifest_add_file(struct manifest *m, const char *path, size_t len
 struct mdir *manifest_add_dir(struct manifest *m, const char *path, size_t len, int deleted);
 const char *manifest_strdup(struct manifest *m, const char *s, size_t len);
 
-/* Decode and validate buf[0..len) (buf[len] == 0).  The version is detected from the
+/* Decode and validate buf[0..len) (need not be NUL-terminated).  The version is detected from the
  * document.  Errors name the entry: "paths[3].size: not an integer" (code 2). */
 int manifest_decode(struct manifest *m, const char *buf, size_t len, struct ja_err *err);
 /* Read and decode a file ("-" = stdin) with the input size limit. */

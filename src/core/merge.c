@@ -121,6 +121,49 @@ static void compact(struct manifest *m)
 	m->ndirs = j;
 }
 
+/* v2023: a k-way merge of the (sorted) inputs; on equal paths the later input wins.
+ * The output comes out sorted, so encoding it needs no sort. */
+static void merge_sorted(struct manifest *out, struct manifest *const *in, size_t n)
+{
+	size_t *pos = xcalloc(n, sizeof(*pos)), total = 0;
+	for (size_t i = 0; i < n; i++) {
+		manifest_sort_files(in[i]);
+		total += in[i]->nfiles;
+	}
+	out->files = xmalloc((total ? total : 1) * sizeof(*out->files));
+	out->capfiles = total ? total : 1;
+	for (;;) {
+		const struct mfile *best = NULL;
+		for (size_t i = 0; i < n; i++) {
+			const struct mfile *f;
+			int c;
+			if (pos[i] >= in[i]->nfiles)
+				continue;
+			f = &in[i]->files[pos[i]];
+			c = best ? utf16_cmp(f->path, f->pathlen, best->path, best->pathlen) : -1;
+			if (c <= 0)
+				best = f; /* equal: the later input wins */
+		}
+		if (!best)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			/* skip every head equal to best (and inputs' own duplicates) */
+			while (pos[i] < in[i]->nfiles &&
+			       in[i]->files[pos[i]].pathlen == best->pathlen &&
+			       !memcmp(in[i]->files[pos[i]].path, best->path, best->pathlen) &&
+			       &in[i]->files[pos[i]] != best)
+				pos[i]++;
+		}
+		out->files[out->nfiles] = *best;
+		out->files[out->nfiles].ord = (uint32_t)out->nfiles;
+		out->nfiles++;
+		for (size_t i = 0; i < n; i++)
+			if (pos[i] < in[i]->nfiles && &in[i]->files[pos[i]] == best)
+				pos[i]++;
+	}
+	free(pos);
+}
+
 static int check_inputs(struct manifest *const *in, size_t n, struct ja_err *err)
 {
 	for (size_t i = 1; i < n; i++) {
@@ -162,9 +205,7 @@ int manifest_merge(struct manifest *out, struct manifest *const *in, size_t n,
 	out->style = in[0]->style;
 	out->gen = in[0]->gen;
 	if (out->ver == MVER_2023) {
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < in[i]->nfiles; j++)
-				put_file(&s, &in[i]->files[j]);
+		merge_sorted(out, in, n);
 	} else {
 		int diffs_only = in[0]->type == MTYPE_DIFF;
 		for (size_t j = 0; j < in[0]->ndirs; j++)
