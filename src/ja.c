@@ -18,7 +18,7 @@ const struct applet ja_applets[] = {
 #define APPLET(n, syn, sum, ops) {#n, applet_##n##_main, syn, sum, applet_##n##_opts, ops},
 #include "applets.h"
 #undef APPLET
-	{NULL, NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 static const struct applet *find_applet(const char *name)

@@ -11,11 +11,10 @@
 enum { OPT_FORMAT = 256 };
 
 const struct opt applet_merge_opts[] = {
-	{OPT_FORMAT, 0, "format", "FMT", "write v2023 or v2025 (converting where lossless)",
-	 "v2023 v2025"},
-	{OPT_ID_OUTPUT, 'o', "output", "FILE", "write to FILE (atomically) instead of stdout",
-	 "file"},
-	OPT_END,
+    {OPT_FORMAT, 0, "format", "FMT", "write v2023 or v2025 (converting where lossless)",
+     "v2023 v2025"},
+    {OPT_ID_OUTPUT, 'o', "output", "FILE", "write to FILE (atomically) instead of stdout", "file"},
+    OPT_END,
 };
 
 static enum mver parse_format(const char *s)

@@ -141,8 +141,7 @@ int buf_read_fd(struct buf *b, int fd, const char *what, struct ja_err *err)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return err_set(err, EXIT_FAIL, "%s: read error: %s", what,
-				       strerror(errno));
+			return err_set(err, EXIT_FAIL, "%s: read error: %s", what, strerror(errno));
 		}
 		b->len += (size_t)n;
 		b->p[b->len] = 0;

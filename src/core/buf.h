@@ -18,7 +18,10 @@ struct buf {
 };
 
 #define BUF_UNLIMITED SIZE_MAX
-#define BUF_INIT {.p = (char *)buf_empty, .max = BUF_UNLIMITED}
+#define BUF_INIT                                                                                   \
+	{                                                                                          \
+		.p = (char *)buf_empty, .max = BUF_UNLIMITED                                       \
+	}
 extern const char buf_empty[1];
 
 void buf_init(struct buf *b, size_t max);

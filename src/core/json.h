@@ -24,8 +24,8 @@ struct jp {
 	const char *start, *p, *end;
 	int depth;
 	struct ja_err *err;
-	struct buf str;                       /* decoded string scratch */
-	struct jkeyset *keys[JP_MAX_DEPTH + 1]; /* one per open object */
+	struct buf str;				 /* decoded string scratch */
+	struct jkeyset *keys[JP_MAX_DEPTH + 1];	 /* one per open object */
 	unsigned char started[JP_MAX_DEPTH + 1]; /* array level has had an element */
 	int failed;
 };
@@ -39,8 +39,8 @@ enum jtype jp_peek(struct jp *jp);
 const char *jp_type_name(enum jtype t);
 
 /* Objects: jp_obj_begin, then while ((r = jp_obj_key(jp, &k, &n)) > 0) { value }.
- * The key (not NUL-terminated) is valid until the next call that decodes a string.  0 = '}' reached, -1 error.
- * A repeated key in one object is an error. */
+ * The key (not NUL-terminated) is valid until the next call that decodes a string.  0 = '}'
+ * reached, -1 error. A repeated key in one object is an error. */
 int jp_obj_begin(struct jp *jp);
 int jp_obj_key(struct jp *jp, const char **key, size_t *len);
 /* Arrays: jp_arr_begin, then while ((r = jp_arr_next(jp)) > 0) { value }. */

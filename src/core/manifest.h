@@ -21,18 +21,18 @@ enum mstyle { MSTYLE_RELATIVE, MSTYLE_ABSOLUTE };
 
 enum {
 	MF_RUNNABLE = 1, /* v2025 "runnable": true */
-	MF_DELETED = 2,  /* v2025 diff delete marker */
+	MF_DELETED = 2,	 /* v2025 diff delete marker */
 };
 
 struct mfile {
 	const char *path;
-	const char *hash;     /* whole-file hash; NULL when chunked, a symlink or deleted */
-	const char **chunks;  /* v2025 chunk hashes (nchunks > 0) */
-	const char *symlink;  /* v2025 symlink target (root-relative or absolute), or NULL */
-	int64_t size, mtime;  /* bytes, microseconds since the epoch */
+	const char *hash;    /* whole-file hash; NULL when chunked, a symlink or deleted */
+	const char **chunks; /* v2025 chunk hashes (nchunks > 0) */
+	const char *symlink; /* v2025 symlink target (root-relative or absolute), or NULL */
+	int64_t size, mtime; /* bytes, microseconds since the epoch */
 	uint32_t pathlen;
 	uint32_t nchunks;
-	uint32_t ord;         /* input order, for messages and stable merges */
+	uint32_t ord; /* input order, for messages and stable merges */
 	uint8_t flags;
 };
 
@@ -46,7 +46,7 @@ struct manifest {
 	enum mver ver;
 	enum mtype type;
 	enum mstyle style;
-	int gen;              /* v2025 wire generation read (1, 2, 3); 0 for v2023 or new */
+	int gen; /* v2025 wire generation read (1, 2, 3); 0 for v2023 or new */
 	struct mfile *files;
 	size_t nfiles, capfiles;
 	struct mdir *dirs;
@@ -90,8 +90,7 @@ void manifest_hash_bytes(const void *p, size_t n, char out[33]);
 /* Merge inputs into out (initialised by the call, caller releases).
  * v2023: later wins per path.  v2025: a snapshot followed by diffs composes into a
  * snapshot, diffs alone compose into a diff (spec §7.4).  totalSize is recomputed. */
-int manifest_merge(struct manifest *out, struct manifest *const *in, size_t n,
-		   struct ja_err *err);
+int manifest_merge(struct manifest *out, struct manifest *const *in, size_t n, struct ja_err *err);
 
 /* Convert m to version ver in place where nothing is lost; an error names what
  * the target cannot express. */

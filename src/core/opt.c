@@ -10,17 +10,17 @@ const struct applet *ja_current_applet;
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_HELP    2001
+#define ID_HELP	   2001
 #define ID_VERSION 2002
 #define ID_QUIET   2003
 #define ID_VERBOSE 2004
 
 static const struct opt common_opts[] = {
-	{ID_HELP, 'h', "help", NULL, "show this help and exit", NULL},
-	{ID_VERSION, 0, "version", NULL, "show the version and exit", NULL},
-	{ID_QUIET, 'q', "quiet", NULL, "print only errors", NULL},
-	{ID_VERBOSE, 'v', "verbose", NULL, "say more (repeatable)", NULL},
-	OPT_END,
+    {ID_HELP, 'h', "help", NULL, "show this help and exit", NULL},
+    {ID_VERSION, 0, "version", NULL, "show the version and exit", NULL},
+    {ID_QUIET, 'q', "quiet", NULL, "print only errors", NULL},
+    {ID_VERBOSE, 'v', "verbose", NULL, "say more (repeatable)", NULL},
+    OPT_END,
 };
 
 void opt_usage_error(const char *fmt, ...)
@@ -145,8 +145,8 @@ int opt_next(struct optstate *st)
 				else if (st->i < st->argc)
 					st->arg = st->argv[st->i++];
 				else
-					opt_usage_error("option '--%s' needs an argument %s", o->lng,
-							o->arg);
+					opt_usage_error("option '--%s' needs an argument %s",
+							o->lng, o->arg);
 			} else if (eq) {
 				opt_usage_error("option '--%s' takes no argument", o->lng);
 			}

@@ -8,8 +8,8 @@
 #define JA_OPT_H
 
 struct opt {
-	int id;               /* returned by opt_next(): the short letter, or >= 256 */
-	char sh;              /* short letter, or 0 */
+	int id;		      /* returned by opt_next(): the short letter, or >= 256 */
+	char sh;	      /* short letter, or 0 */
 	const char *lng;      /* long name without "--", or NULL */
 	const char *arg;      /* argument name ("FILE"), NULL for a flag */
 	const char *help;     /* one line */
@@ -18,16 +18,24 @@ struct opt {
 
 /* Options most applets share; include the ones that apply in an applet's table. */
 #define OPT_ID_PROGRESS 1001
-#define OPT_ID_JOBS     'j'
-#define OPT_ID_OUTPUT   'o'
+#define OPT_ID_JOBS	'j'
+#define OPT_ID_OUTPUT	'o'
 #define OPT_PROGRESS                                                                               \
-	{OPT_ID_PROGRESS, 0, "progress", "MODE", "progress: auto, bar, openjd, json or none",      \
-	 "auto bar openjd json none"}
-#define OPT_JOBS {OPT_ID_JOBS, 'j', "jobs", "N", "parallel jobs (default: CPU count)", NULL}
-#define OPT_END  {0, 0, NULL, NULL, NULL, NULL}
+	{                                                                                          \
+		OPT_ID_PROGRESS, 0, "progress", "MODE",                                            \
+		    "progress: auto, bar, openjd, json or none", "auto bar openjd json none"       \
+	}
+#define OPT_JOBS                                                                                   \
+	{                                                                                          \
+		OPT_ID_JOBS, 'j', "jobs", "N", "parallel jobs (default: CPU count)", NULL          \
+	}
+#define OPT_END                                                                                    \
+	{                                                                                          \
+		0, 0, NULL, NULL, NULL, NULL                                                       \
+	}
 
 struct applet {
-	const char *name;     /* "hash" */
+	const char *name; /* "hash" */
 	int (*main)(int argc, char **argv);
 	const char *synopsis; /* after the command name, as the man page SYNOPSIS renders it */
 	const char *summary;  /* one line */
@@ -39,11 +47,11 @@ struct optstate {
 	const struct applet *app;
 	int argc;
 	char **argv;
-	int i;          /* next argv index */
+	int i;		/* next argv index */
 	const char *sp; /* inside a bundle of short options */
 	int dashdash;
-	char *arg;      /* argument of the option just returned */
-	char **pos;     /* operands collected so far (caller-owned argv strings) */
+	char *arg;  /* argument of the option just returned */
+	char **pos; /* operands collected so far (caller-owned argv strings) */
 	int npos;
 };
 

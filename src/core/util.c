@@ -170,10 +170,18 @@ const char *esc_name(const char *s)
 			static const char hex[] = "0123456789abcdef";
 			out[o++] = '\\';
 			switch (*p) {
-			case '\n': out[o++] = 'n'; break;
-			case '\t': out[o++] = 't'; break;
-			case '\r': out[o++] = 'r'; break;
-			case '\\': out[o++] = '\\'; break;
+			case '\n':
+				out[o++] = 'n';
+				break;
+			case '\t':
+				out[o++] = 't';
+				break;
+			case '\r':
+				out[o++] = 'r';
+				break;
+			case '\\':
+				out[o++] = '\\';
+				break;
 			default:
 				out[o++] = 'x';
 				out[o++] = hex[*p >> 4];

@@ -23,7 +23,7 @@ struct ja_err {
 
 /* Fill err (if not NULL) with a formatted message; returns -1 for "return err_set(...)". */
 int err_set(struct ja_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Prefix the message already in err with "PREFIX: ". */
 void err_prefix(struct ja_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
