@@ -5,6 +5,8 @@
 #include "core/output.h"
 #include "core/util.h"
 
+#include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +68,10 @@ int applet_merge_main(int argc, char **argv)
 fail:
 	errorx("%s", err.msg);
 	rc = err.code ? err.code : EXIT_FAIL;
+	/* reported once: drop unwritten output so that closing stdout does not report it
+	 * again */
+	__fpurge(stdout);
+	clearerr(stdout);
 done:
 	buf_release(&enc);
 	manifest_release(&out);

@@ -9,10 +9,31 @@
 #include <string.h>
 #include <xxhash.h>
 
+#define MAX_DEPTH    4096		/* directory levels in a v2025 name */
+#define EXPAND_SLACK ((size_t)64 << 20) /* expansion budget: 64 MiB + 128 x input */
+
 static const char *const spec_strings[2][2] = {
 	{"relative-manifest-snapshot-beta-2025-12", "relative-manifest-diff-beta-2025-12"},
 	{"absolute-manifest-snapshot-beta-2025-12", "absolute-manifest-diff-beta-2025-12"},
 };
+
+/* A name quoted in a message: escaped, and cut so that the message says what is wrong. */
+static const char *msg_name(const char *p)
+{
+	static char ring[4][208];
+	static int next;
+	const char *e = esc_name(p);
+	char *o;
+	size_t n = strlen(e);
+	if (n <= 200)
+		return e;
+	o = ring[next++ & 3];
+	for (n = 200; n > 0 && ((unsigned char)e[n] & 0xc0) == 0x80; n--)
+		;
+	memcpy(o, e, n);
+	memcpy(o + n, "...", 4);
+	return o;
+}
 
 void manifest_init(struct manifest *m, enum mver ver)
 {
@@ -67,8 +88,8 @@ int64_t manifest_sum_sizes(const struct manifest *m)
 	int64_t t = 0;
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct mfile *f = &m->files[i];
-		if (!(f->flags & MF_DELETED) && !f->symlink)
-			t += f->size;
+		if (!(f->flags & MF_DELETED) && !f->symlink && add_overflow_i64(t, f->size, &t))
+			return INT64_MAX;
 	}
 	return t;
 }
@@ -196,6 +217,7 @@ struct dec {
 	unsigned *dirkeys;     /* K_PATH/K_NAME/K_DELETE per dir */
 	size_t capdirkeys;
 	const char *arr;       /* "paths" or "files" */
+	size_t expanded, budget; /* bytes of names made by $N/ expansion, and their cap */
 };
 
 static int entry_fail(struct dec *d, const char *arr, size_t i, const char *key)
@@ -348,7 +370,7 @@ static int parse_file(struct dec *d, int v2023, size_t idx)
 	while ((r = jp_obj_key(&d->jp, &k, &n)) > 0) {
 		const char *kn = NULL;
 		int rc = 0, b;
-		size_t len;
+		size_t len = 0;
 		if ((v2023 && key_is(k, n, "path")) || (!v2023 && key_is(k, n, "path"))) {
 			kn = "path";
 			re->keys |= K_PATH;
@@ -435,7 +457,7 @@ static int parse_dir(struct dec *d, size_t idx)
 	while ((r = jp_obj_key(&d->jp, &k, &n)) > 0) {
 		int rc = 0, b;
 		const char *kn = NULL;
-		size_t len;
+		size_t len = 0;
 		if (key_is(k, n, "name") || key_is(k, n, "path")) {
 			kn = n == 4 && k[0] == 'n' ? "name" : "path";
 			if (d->dirkeys[idx] & (K_NAME | K_PATH))
@@ -575,10 +597,10 @@ static int set_version(struct dec *d)
 			return 0;
 		}
 		return err_set(d->err, EXIT_USAGE,
-			       "manifestVersion: unknown manifest version \"%.64s\" (ja reads "
+			       "manifestVersion: unknown manifest version \"%s\" (ja reads "
 			       "2023-03-03, 2025-12-04-beta and the 2025-12 specificationVersion "
 			       "forms)",
-			       d->mver);
+			       msg_name(d->mver));
 	}
 	if (d->sver) {
 		static const char *const pre[2] = {"relative-manifest-", "absolute-manifest-"};
@@ -606,10 +628,39 @@ static int set_version(struct dec *d)
 			return 0;
 		}
 		return err_set(d->err, EXIT_USAGE,
-			       "specificationVersion: unknown specification \"%.80s\"", d->sver);
+			       "specificationVersion: unknown specification \"%s\"",
+			       msg_name(d->sver));
 	}
 	return err_set(d->err, EXIT_USAGE, "not a manifest: missing the required "
 					   "\"manifestVersion\" field");
+}
+
+/* 1 if p[0..len) has an empty component other than a leading "/" ("a//b", "a/", "/"):
+ * the G2 form cannot carry such a name, so it is refused on read as on write. */
+static int empty_component(const char *p, size_t len)
+{
+	return !len || p[len - 1] == '/' || memmem(p, len, "//", 2);
+}
+
+/* 1 if p[0..len) has more than MAX_DEPTH directory levels: a bound on the work of
+ * walking a path's ancestors (one hash per prefix). */
+static int too_deep(const char *p, size_t len)
+{
+	size_t n = 0;
+	for (const char *q = p; (q = memchr(q, '/', len - (size_t)(q - p))); q++)
+		if (++n > MAX_DEPTH)
+			return 1;
+	return 0;
+}
+
+static int name_ok(struct dec *d, const char *p, uint32_t len)
+{
+	if (empty_component(p, len))
+		return err_set(d->err, EXIT_USAGE, "\"%s\": empty path component", msg_name(p));
+	if (too_deep(p, len))
+		return err_set(d->err, EXIT_USAGE, "\"%s\": more than %d directory levels",
+			       msg_name(p), MAX_DEPTH);
+	return 0;
 }
 
 /* Expand a v2025 encoded name against dirs[0..ndirs).  strict = G2 rules (§2.4). */
@@ -623,7 +674,7 @@ static int expand(struct dec *d, const char *raw, size_t len, int strict, size_t
 		*outlen = (uint32_t)len;
 		if (!len)
 			return err_set(d->err, EXIT_USAGE, "empty name");
-		return 0;
+		return name_ok(d, raw, *outlen);
 	}
 	if (raw[0] == '$' && slash > raw + 1) {
 		size_t idx = 0;
@@ -639,12 +690,17 @@ static int expand(struct dec *d, const char *raw, size_t len, int strict, size_t
 			char *s;
 			if (idx >= ndirs)
 				return err_set(d->err, EXIT_USAGE,
-					       "\"%.*s\" refers to directory %zu, which is not "
+					       "\"%s\" refers to directory %zu, which is not "
 					       "listed before it",
-					       (int)(len > 80 ? 80 : len), raw, idx);
+					       msg_name(raw), idx);
 			if (!rl || (strict && memchr(slash + 1, '/', rl)))
 				goto bad;
 			parent = &d->m->dirs[idx];
+			d->expanded += parent->pathlen + 1 + rl;
+			if (d->expanded > d->budget)
+				return err_set(d->err, EXIT_USAGE,
+					       "$N/ names expand to more than %zu bytes",
+					       d->budget);
 			s = arena_alloc(&d->m->arena, parent->pathlen + 1 + rl + 1, 1);
 			memcpy(s, parent->path, parent->pathlen);
 			s[parent->pathlen] = '/';
@@ -652,18 +708,19 @@ static int expand(struct dec *d, const char *raw, size_t len, int strict, size_t
 			s[parent->pathlen + 1 + rl] = 0;
 			*out = s;
 			*outlen = (uint32_t)(parent->pathlen + 1 + rl);
-			return 0;
+			return name_ok(d, s, *outlen);
 		}
 	}
 	if (!strict) {
 		*out = raw;
 		*outlen = (uint32_t)len;
-		return 0;
+		return name_ok(d, raw, *outlen);
 	}
 bad:
-	return err_set(d->err, EXIT_USAGE, "cannot expand name \"%.*s\" (expected NAME, /NAME or "
-					   "$N/NAME)",
-		       (int)(len > 80 ? 80 : len), raw);
+	return err_set(d->err, EXIT_USAGE,
+		       "cannot expand name \"%s\" (expected NAME, /NAME or "
+		       "$N/NAME)",
+		       msg_name(raw));
 }
 
 static int validate_2023(struct dec *d)
@@ -674,6 +731,7 @@ static int validate_2023(struct dec *d)
 	if (m->nfiles == 0)
 		return err_set(d->err, EXIT_USAGE, "paths: empty (a v2023 manifest lists at "
 						   "least one file)");
+	m->ndirs = 0; /* an unknown key in v2023, parsed before the version was known */
 	for (size_t i = 0; i < m->nfiles; i++) {
 		struct mfile *f = &m->files[i];
 		unsigned k = d->raw[i].keys;
@@ -726,7 +784,7 @@ static int validate_file_2025(struct dec *d, size_t i, int strict)
 			if (!(k & K_MTIME))
 				return err_set(d->err, EXIT_USAGE, "missing \"mtime\"");
 			if (k & K_CHUNKS) {
-				int64_t want = (f->size + CHUNK_SIZE - 1) / CHUNK_SIZE;
+				int64_t want = f->size / CHUNK_SIZE + (f->size % CHUNK_SIZE != 0);
 				if (f->size <= CHUNK_SIZE)
 					return err_set(d->err, EXIT_USAGE,
 						       "chunkhashes on a file of %lld bytes (only "
@@ -738,7 +796,7 @@ static int validate_file_2025(struct dec *d, size_t i, int strict)
 						       "%lld)",
 						       f->nchunks, (long long)f->size,
 						       (long long)want);
-			} else if (f->size > CHUNK_SIZE && d->chunk_size != -1) {
+			} else if (f->size > CHUNK_SIZE) {
 				return err_set(d->err, EXIT_USAGE,
 					       "a file of %lld bytes needs chunkhashes, not hash",
 					       (long long)f->size);
@@ -791,6 +849,8 @@ static int validate_2025(struct dec *d)
 	return 0;
 }
 
+static int check_dirs_files(const struct manifest *m, struct ja_err *err);
+
 /* No two entries may share a path (files and dirs together).  Files are sorted here
  * (canonical input is already sorted, which costs one comparison per entry), so
  * duplicate files are neighbours; directories, usually few, go through a map. */
@@ -807,22 +867,23 @@ static int check_duplicates(struct dec *d)
 			return err_set(d->err, EXIT_USAGE, "%s[%u]: duplicate path \"%s\"", arr,
 				       b->ord > a->ord ? b->ord : a->ord, esc_name(b->path));
 	}
-	if (!m->ndirs)
+	if (m->ver == MVER_2023)
 		return 0;
-	strmap_init(&map, m->ndirs);
-	for (size_t i = 0; i < m->ndirs && !rc; i++) {
-		strmap_put(&map, m->dirs[i].path, m->dirs[i].pathlen, &found);
-		if (found)
-			rc = err_set(d->err, EXIT_USAGE, "dirs[%zu]: duplicate directory \"%s\"", i,
-				     esc_name(m->dirs[i].path));
+	if (m->ndirs) {
+		strmap_init(&map, m->ndirs);
+		for (size_t i = 0; i < m->ndirs && !rc; i++) {
+			strmap_put(&map, m->dirs[i].path, m->dirs[i].pathlen, &found);
+			if (found)
+				rc = err_set(d->err, EXIT_USAGE,
+					     "dirs[%zu]: duplicate directory \"%s\"", i,
+					     esc_name(m->dirs[i].path));
+		}
+		strmap_release(&map);
+		if (rc)
+			return rc;
 	}
-	for (size_t i = 0; i < m->nfiles && !rc; i++)
-		if (strmap_get(&map, m->files[i].path, m->files[i].pathlen))
-			rc = err_set(d->err, EXIT_USAGE,
-				     "%s[%u]: \"%s\" is both a file and a directory", arr,
-				     m->files[i].ord, esc_name(m->files[i].path));
-	strmap_release(&map);
-	return rc;
+	/* also against the directories only implied by paths, as the encoder lists them */
+	return check_dirs_files(m, d->err);
 }
 
 int manifest_decode(struct manifest *m, const char *buf, size_t len, struct ja_err *err)
@@ -834,6 +895,8 @@ int manifest_decode(struct manifest *m, const char *buf, size_t len, struct ja_e
 	memset(&d, 0, sizeof(d));
 	d.m = m;
 	d.err = err;
+	/* $N/ chains grow quadratically: a small document must not expand to gigabytes */
+	d.budget = len > (SIZE_MAX - EXPAND_SLACK) / 128 ? SIZE_MAX : EXPAND_SLACK + 128 * len;
 	jp_init(&d.jp, buf, len, err);
 	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
 		rc = err_set(err, EXIT_USAGE, "starts with a UTF-8 byte-order mark");
@@ -847,8 +910,8 @@ int manifest_decode(struct manifest *m, const char *buf, size_t len, struct ja_e
 	if (!rc && !d.halg)
 		rc = err_set(err, EXIT_USAGE, "missing the required \"hashAlg\" field");
 	if (!rc && strcmp(d.halg, "xxh128"))
-		rc = err_set(err, EXIT_USAGE, "hashAlg: unsupported \"%.32s\" (only xxh128)",
-			     d.halg);
+		rc = err_set(err, EXIT_USAGE, "hashAlg: unsupported \"%s\" (only xxh128)",
+			     msg_name(d.halg));
 	if (!rc && !d.has_total)
 		rc = err_set(err, EXIT_USAGE, "missing the required \"totalSize\" field");
 	if (!rc)
@@ -867,12 +930,13 @@ out:
 int manifest_load(struct manifest *m, const char *path, struct ja_err *err)
 {
 	struct fmap in;
-	const char *what = strcmp(path, "-") ? esc_name(path) : "stdin";
 	int rc = fmap_open(&in, path, manifest_max_input(), err);
+	/* the name is escaped when used: esc_name's few buffers are reused by decode */
 	if (!rc && in.len == 0)
-		rc = err_set(err, EXIT_USAGE, "%s: empty input (not a manifest)", what);
+		rc = err_set(err, EXIT_USAGE, "%s: empty input (not a manifest)",
+			     strcmp(path, "-") ? esc_name(path) : "stdin");
 	else if (!rc && (rc = manifest_decode(m, in.p, in.len, err)) < 0)
-		err_prefix(err, "%s", what);
+		err_prefix(err, "%s", strcmp(path, "-") ? esc_name(path) : "stdin");
 	fmap_release(&in);
 	return rc;
 }
@@ -891,8 +955,12 @@ static int encode_2023(struct manifest *m, struct buf *o, struct ja_err *err)
 			return err_set(err, EXIT_USAGE, "%s: %s cannot be expressed in v2023",
 				       esc_name(f->path),
 				       f->flags & MF_DELETED ? "a deletion"
-				       : f->symlink          ? "a symlink"
-							     : "a chunked file");
+				       : f->symlink	     ? "a symlink"
+				       : f->nchunks	     ? "a chunked file"
+							     : "a file without a hash");
+		if (!utf8_valid(f->path, f->pathlen))
+			return err_set(err, EXIT_USAGE, "%s: path is not valid UTF-8",
+				       esc_name(f->path));
 		if (i && !utf16_cmp(f->path, f->pathlen, m->files[i - 1].path,
 				    m->files[i - 1].pathlen))
 			return err_set(err, EXIT_USAGE, "duplicate path \"%s\"", esc_name(f->path));
@@ -959,6 +1027,92 @@ static void dirset_ancestors(struct manifest *m, struct dirset *s, const char *p
 	(void)m;
 }
 
+static int dir_len_cmp(const void *x, const void *y)
+{
+	const struct mdir *a = *(const struct mdir *const *)x, *b = *(const struct mdir *const *)y;
+	return a->pathlen < b->pathlen ? -1 : a->pathlen > b->pathlen;
+}
+
+/* The directories the G2 form lists (§2.3 step 1): the explicit ones plus every ancestor
+ * of every directory, file and symlink target. */
+static int dirset_build(struct dirset *s, struct manifest *m, struct ja_err *err)
+{
+	strmap_init(&s->map, m->ndirs + m->nfiles / 4 + 16);
+	for (size_t i = 0; i < m->ndirs; i++)
+		if (dirset_add(s, m->dirs[i].path, m->dirs[i].pathlen, m->dirs[i].deleted, 1, err) <
+		    0)
+			return -1;
+	if (m->ndirs) {
+		/* shortest first: a known directory then always has its ancestors, so every
+		 * walk stops at the first known one (no quadratic walks up long chains) */
+		const struct mdir **byl = xmalloc(m->ndirs * sizeof(*byl));
+		for (size_t i = 0; i < m->ndirs; i++)
+			byl[i] = &m->dirs[i];
+		qsort(byl, m->ndirs, sizeof(*byl), dir_len_cmp);
+		for (size_t i = 0; i < m->ndirs; i++)
+			dirset_ancestors(m, s, byl[i]->path, byl[i]->pathlen, 1);
+		free(byl);
+	}
+	for (size_t i = 0; i < m->nfiles; i++) {
+		dirset_ancestors(m, s, m->files[i].path, m->files[i].pathlen, 1);
+		if (m->files[i].symlink)
+			dirset_ancestors(m, s, m->files[i].symlink,
+					 (uint32_t)strlen(m->files[i].symlink), 1);
+	}
+	return 0;
+}
+
+static void dirset_release(struct dirset *s)
+{
+	free(s->v);
+	strmap_release(&s->map);
+}
+
+/* A path may not be both a file and a directory, unless one of the two is a deletion
+ * (a diff may replace a file by a directory or the reverse).  arr names the entry in
+ * a decode error. */
+static int dirset_conflicts(const struct dirset *s, const struct manifest *m, const char *arr,
+			    struct ja_err *err)
+{
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct mfile *f = &m->files[i];
+		size_t *idx;
+		if ((f->flags & MF_DELETED) || !(idx = strmap_get(&s->map, f->path, f->pathlen)) ||
+		    s->v[*idx].deleted)
+			continue;
+		if (arr)
+			return err_set(err, EXIT_USAGE,
+				       "%s[%u]: \"%s\" is both a file and a directory", arr, f->ord,
+				       esc_name(f->path));
+		return err_set(err, EXIT_USAGE, "\"%s\" is both a file and a directory",
+			       esc_name(f->path));
+	}
+	return 0;
+}
+
+static int check_dirs_files(const struct manifest *m, struct ja_err *err)
+{
+	struct dirset s = {0};
+	int rc = dirset_build(&s, (struct manifest *)m, err);
+	if (!rc)
+		rc = dirset_conflicts(&s, m, "files", err);
+	dirset_release(&s);
+	return rc;
+}
+
+/* A name the G2 form can carry: UTF-8, no empty component. */
+static int check_name(const char *p, size_t len, struct ja_err *err)
+{
+	if (!utf8_valid(p, len))
+		return err_set(err, EXIT_USAGE, "%s: path is not valid UTF-8", msg_name(p));
+	if (empty_component(p, len))
+		return err_set(err, EXIT_USAGE, "\"%s\": empty path component", msg_name(p));
+	if (too_deep(p, len))
+		return err_set(err, EXIT_USAGE, "\"%s\": more than %d directory levels",
+			       msg_name(p), MAX_DEPTH);
+	return 0;
+}
+
 static void put_name(struct buf *o, struct buf *tmp, const struct dirset *s, const char *p,
 		     uint32_t len)
 {
@@ -986,22 +1140,18 @@ static int encode_2025(struct manifest *m, struct buf *o, struct ja_err *err)
 	struct dirset s = {0};
 	struct buf tmp = BUF_INIT;
 	int rc = 0;
-	strmap_init(&s.map, m->ndirs + m->nfiles / 4 + 16);
 	for (size_t i = 0; i < m->ndirs && !rc; i++)
-		if (dirset_add(&s, m->dirs[i].path, m->dirs[i].pathlen, m->dirs[i].deleted, 1,
-			       err) < 0)
-			rc = -1;
-	for (size_t i = 0; i < m->ndirs && !rc; i++)
-		dirset_ancestors(m, &s, m->dirs[i].path, m->dirs[i].pathlen, 0);
+		rc = check_name(m->dirs[i].path, m->dirs[i].pathlen, err);
 	for (size_t i = 0; i < m->nfiles && !rc; i++) {
-		dirset_ancestors(m, &s, m->files[i].path, m->files[i].pathlen, 1);
-		if (m->files[i].symlink)
-			dirset_ancestors(m, &s, m->files[i].symlink,
-					 (uint32_t)strlen(m->files[i].symlink), 1);
+		rc = check_name(m->files[i].path, m->files[i].pathlen, err);
+		if (!rc && m->files[i].symlink)
+			rc = check_name(m->files[i].symlink, strlen(m->files[i].symlink), err);
 	}
-	if (rc)
+	if (rc || (rc = dirset_build(&s, m, err)) < 0 ||
+	    (rc = dirset_conflicts(&s, m, NULL, err)) < 0)
 		goto out;
-	qsort(s.v, s.n, sizeof(*s.v), dir_cmp);
+	if (s.n) /* s.v is NULL when empty */
+		qsort(s.v, s.n, sizeof(*s.v), dir_cmp);
 	for (size_t i = 0; i < s.n; i++)
 		*strmap_get(&s.map, s.v[i].path, s.v[i].pathlen) = i;
 	manifest_sort_files(m);
@@ -1078,8 +1228,7 @@ static int encode_2025(struct manifest *m, struct buf *o, struct ja_err *err)
 	if (o->over)
 		rc = err_set(err, EXIT_FAIL, "manifest too large to encode");
 out:
-	free(s.v);
-	strmap_release(&s.map);
+	dirset_release(&s);
 	buf_release(&tmp);
 	return rc;
 }

@@ -164,6 +164,19 @@ static void merge_sorted(struct manifest *out, struct manifest *const *in, size_
 	free(pos);
 }
 
+/* totalSize of a result; hostile sizes can make the sum overflow an int64. */
+static int set_total(struct manifest *m, struct ja_err *err)
+{
+	int64_t t = 0;
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct mfile *f = &m->files[i];
+		if (!(f->flags & MF_DELETED) && !f->symlink && add_overflow_i64(t, f->size, &t))
+			return err_set(err, EXIT_USAGE, "total size overflows");
+	}
+	m->total_size = t;
+	return 0;
+}
+
 static int check_inputs(struct manifest *const *in, size_t n, struct ja_err *err)
 {
 	for (size_t i = 1; i < n; i++) {
@@ -218,10 +231,9 @@ int manifest_merge(struct manifest *out, struct manifest *const *in, size_t n,
 		out->type = in[0]->type;
 		out->parent_hash = diffs_only ? in[0]->parent_hash : NULL;
 	}
-	out->total_size = manifest_sum_sizes(out);
 	strmap_release(&s.files);
 	strmap_release(&s.dirs);
-	return 0;
+	return set_total(out, err);
 }
 
 int manifest_convert(struct manifest *m, enum mver ver, struct ja_err *err)
@@ -283,10 +295,11 @@ int manifest_convert(struct manifest *m, enum mver ver, struct ja_err *err)
 	}
 	if (m->nfiles == 0)
 		return err_set(err, EXIT_USAGE, "an empty manifest cannot be expressed in v2023");
+	if (set_total(m, err) < 0)
+		return -1;
 	m->ndirs = 0;
 	m->ver = MVER_2023;
 	m->gen = 0;
 	m->type = MTYPE_SNAPSHOT;
-	m->total_size = manifest_sum_sizes(m);
 	return 0;
 }
