@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# bench/hash.sh - ja-hash against `xxhsum -H2` (the reference tool) on
+#   1. one 1 GiB file in the page cache, and
+#   2. the 20,020-file bench tree (bench/make-bench-tree.sh), listed with find | xargs -0,
+# both warm (page cache filled first).  Checks that both tools print the same bytes,
+# then times them with hyperfine (or a plain timing loop without it) and prints a
+# markdown section with the medians.  -w also writes that section into
+# bench/RESULTS.md under "## ja-hash" (other sections are kept).
+#   bench/hash.sh [-w] [WORKDIR]
+# WORKDIR (default ${TMPDIR:-/tmp}/ja-bench-hash) keeps the tree and the 1 GiB file
+# between runs (~1.6 GB).  Env: RUNS (default 15), WARMUP (default 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WRITE=0
+if [ "${1:-}" = -w ]; then
+	WRITE=1
+	shift
+fi
+W=${1:-${TMPDIR:-/tmp}/ja-bench-hash}
+RUNS=${RUNS:-15}
+WARMUP=${WARMUP:-3}
+mkdir -p "$W"
+W=$(cd "$W" && pwd)
+command -v xxhsum >/dev/null || { echo "bench/hash.sh: needs xxhsum (Debian: apt install xxhash)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "bench/hash.sh: needs python3 (for the tree)" >&2; exit 2; }
+make -s ja links >/dev/null
+JA=$ROOT/ja-hash
+
+# The inputs: deterministic content, built once.
+if [ ! -f "$W/tree.complete" ]; then
+	bash bench/make-bench-tree.sh "$W/tree" >&2
+	touch "$W/tree.complete"
+fi
+BIG=$W/big-1GiB.bin
+if [ ! -f "$BIG" ] || [ "$(stat -c %s "$BIG")" -ne 1073741824 ]; then
+	python3 - "$BIG" <<'PY'
+import random, sys
+rng = random.Random(1)
+with open(sys.argv[1], "wb") as f:
+    for _ in range(1024):
+        f.write(rng.randbytes(1 << 20))
+PY
+fi
+cd "$W"
+find tree -type f -print0 >files0
+nfiles=$(tr -cd '\0' <files0 | wc -c)
+bytes=$(xargs -0 stat -c %s <files0 | awk '{s += $1} END {print s}')
+
+# Same output, byte for byte (the tree's names are all ordinary).
+xargs -0 xxhsum -H2 <files0 >xxh.out
+xargs -0 "$JA" <files0 >ja.out
+cmp -s xxh.out ja.out || { echo "bench/hash.sh: ja-hash and xxhsum disagree on the tree" >&2; exit 1; }
+[ "$(xxhsum -H2 "$BIG" 2>/dev/null)" = "$("$JA" "$BIG")" ] ||
+	{ echo "bench/hash.sh: ja-hash and xxhsum disagree on $BIG" >&2; exit 1; }
+cat "$BIG" >/dev/null
+xargs -0 cat <files0 >/dev/null
+
+# median_ms CMD: median wall time in ms and mean user+system CPU in ms, "WALL CPU".
+median_ms() {
+	if command -v hyperfine >/dev/null; then
+		hyperfine --style none -w "$WARMUP" -r "$RUNS" --export-json t.json "$1 >/dev/null" >/dev/null
+		python3 -c 'import json; r = json.load(open("t.json"))["results"][0]
+print("%.0f %.0f" % (r["median"] * 1000, (r["user"] + r["system"]) * 1000))'
+	else
+		local i
+		for ((i = 0; i < WARMUP; i++)); do sh -c "$1" >/dev/null; done
+		for ((i = 0; i < RUNS; i++)); do
+			/usr/bin/time -f '%e %U %S' -o t.txt sh -c "$1" >/dev/null
+			cat t.txt
+		done | sort -n | awk '{w[NR] = $1; c += $2 + $3} END {printf "%.0f %.0f\n", w[int((NR + 1) / 2)] * 1000, c / NR * 1000}'
+	fi
+}
+
+declare -A R
+run() { # run KEY CMD
+	R[$1]=$(median_ms "$2")
+	echo "  $1: ${R[$1]% *} ms (cpu ${R[$1]#* } ms)  $2" >&2
+}
+TREE_LIST="find tree -type f -print0 | xargs -0"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "timing ($RUNS runs each, $WARMUP warm-up) ..." >&2
+run f_xxh "xxhsum -H2 $BIG 2>/dev/null"
+run f_ja "$JA $BIG"
+run f_ja1 "$JA -j1 $BIG"
+run t_xxh "$TREE_LIST xxhsum -H2"
+run t_xxh2 "$TREE_LIST -P2 -n 500 xxhsum -H2"
+run t_ja "$TREE_LIST $JA"
+run t_ja1 "$TREE_LIST $JA -j1"
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+rm -f t.json t.txt
+
+ms() { echo "${R[$1]% *} ms"; }
+ratio() { awk -v a="${R[$1]% *}" -v b="${R[$2]% *}" 'BEGIN {printf "%.2fx", a / b}'; }
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+section=$(
+	cat <<EOF
+## ja-hash
+
+Hashing speed against \`xxhsum -H2\` (xxHash $(xxhsum --version 2>&1 | head -1 | awk '{print $2}')), warm page cache.
+Machine: $(nproc) cores, $cpu, $(awk '{printf "%.1f GiB RAM", $2 / 1048576; exit}' /proc/meminfo),
+Linux $(uname -r), $(df -T "$W" | awk 'NR == 2 {print $2}'); load average $load0 before, $load1 after.
+Date: $(date -u '+%Y-%m-%d %H:%M UTC'); ja $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?').
+Command: \`bench/hash.sh -w\` (hyperfine, shell start-up subtracted; median wall time of $RUNS runs after $WARMUP warm-up runs; CPU = mean user + system).
+
+| workload | xxhsum -H2 | ja-hash (-j $(nproc), default) | ja-hash -j1 | ja-hash speed-up |
+| --- | --- | --- | --- | --- |
+| one 1 GiB file | $(ms f_xxh) | $(ms f_ja) | $(ms f_ja1) | $(ratio f_xxh f_ja) |
+| bench tree: $nfiles files, $bytes bytes, \`find \| xargs -0\` | $(ms t_xxh) | $(ms t_ja) | $(ms t_ja1) | $(ratio t_xxh t_ja) |
+
+CPU time (user + system): 1 GiB file xxhsum ${R[f_xxh]#* } ms, ja-hash ${R[f_ja]#* } ms, -j1 ${R[f_ja1]#* } ms;
+tree xxhsum ${R[t_xxh]#* } ms, ja-hash ${R[t_ja]#* } ms, -j1 ${R[t_ja1]#* } ms.
+Two xxhsum processes on the tree (\`xargs -0 -P2 -n 500 xxhsum -H2\`): $(ms t_xxh2) (ja-hash $(ratio t_xxh2 t_ja) faster).
+
+Why: libxxhash's AVX2 \`_dispatch\` entry points; 4 system calls per small file (one
+\`read\` of size + 1 bytes proves EOF; xxhsum makes 7); page-aligned read buffers (the kernel
+copies into a misaligned buffer, as malloc returns for 128 KiB and more, up to 4x slower here);
+files hashed on \`-j\` threads in argument order; one large file read by all threads in
+128 KiB blocks that take turns feeding the hash. mmap was measured and is slower than
+read(2) into an L2-sized buffer on this machine (page-table setup, and the hash then reads DRAM).
+EOF
+)
+printf '%s\n' "$section"
+if [ "$WRITE" = 1 ]; then
+	SECTION=$section python3 - "$ROOT/bench/RESULTS.md" <<'PY'
+import os, re, sys
+path, new = sys.argv[1], os.environ["SECTION"].rstrip("\n") + "\n"
+old = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
+m = re.search(r"^## ja-hash\n.*?(?=^## |\Z)", old, flags=re.S | re.M)
+if m:
+    out = old[:m.start()] + new + ("\n" if old[m.end():] else "") + old[m.end():]
+else:
+    out = old.rstrip("\n") + "\n\n" + new
+open(path, "w").write(out)
+PY
+	echo "bench/hash.sh: wrote the ja-hash section of bench/RESULTS.md" >&2
+fi
