@@ -212,13 +212,25 @@ int manifest_merge(struct manifest *out, struct manifest *const *in, size_t n,
 	for (size_t i = 0; i < n; i++)
 		total += in[i]->nfiles;
 	s.m = out;
-	strmap_init(&s.files, total);
+	strmap_init(&s.files, out->ver == MVER_2025 && n > 1 ? total : 0);
 	strmap_init(&s.dirs, 16);
 	out->ver = in[0]->ver;
 	out->style = in[0]->style;
 	out->gen = in[0]->gen;
 	if (out->ver == MVER_2023) {
 		merge_sorted(out, in, n);
+	} else if (n == 1) {
+		/* one input: its entries as they are (formatting) */
+		out->files = xmalloc((in[0]->nfiles + 1) * sizeof(*out->files));
+		if (in[0]->nfiles) /* memcpy from NULL is undefined even for 0 bytes */
+			memcpy(out->files, in[0]->files, in[0]->nfiles * sizeof(*out->files));
+		out->nfiles = out->capfiles = in[0]->nfiles;
+		out->dirs = xmalloc((in[0]->ndirs + 1) * sizeof(*out->dirs));
+		if (in[0]->ndirs)
+			memcpy(out->dirs, in[0]->dirs, in[0]->ndirs * sizeof(*out->dirs));
+		out->ndirs = out->capdirs = in[0]->ndirs;
+		out->type = in[0]->type;
+		out->parent_hash = in[0]->parent_hash;
 	} else {
 		int diffs_only = in[0]->type == MTYPE_DIFF;
 		for (size_t j = 0; j < in[0]->ndirs; j++)
