@@ -1,13 +1,15 @@
 /* hash.c - XXH3-128 of buffers, streams and files; checksum list lines.
  *
- * Reading: measured on the 2-core EPYC VM this project targets (bench/hash.sh),
- * read(2) into a buffer that stays in the L2 cache beats both mmap and large
- * (1-4 MiB) reads: the kernel's copy from the page cache then lands in L2 and
- * the hash reads it from there, while mmap pays page-table setup and makes the
- * hash read DRAM, and a large buffer spills out of L2 and is read twice from
- * memory.  One large file can use several threads: each preads its own blocks
- * (the copy is most of the cost) and they take turns feeding the one hash
- * state in file order.
+ * Reading, as measured on the 2-core EPYC VM this project targets
+ * (bench/hash.sh, bench/RESULTS.md): read(2)/pread(2) in 128 KiB blocks into a
+ * page-aligned buffer.  The buffer's alignment matters most: the kernel copies
+ * from the page cache into a misaligned buffer (malloc's 16-byte offset, which
+ * is what malloc gives for 128 KiB and more) up to 4x slower.  Aligned blocks
+ * of 64 KiB to 4 MiB all measured about the same; 128 KiB stays in L2, so the
+ * hash reads what the copy just wrote from there.  mmap was slower: page-table
+ * setup, and the hash then reads DRAM itself.  One large file can use several
+ * threads: each preads its own blocks (the copy is most of the cost) and they
+ * take turns feeding the one hash state in file order.
  */
 #include "hash.h"
 
@@ -22,7 +24,7 @@
 #include <unistd.h>
 #include <xxh_x86dispatch.h>
 
-#define READ_BLOCK	((size_t)128 << 10)  /* fits L2; see the top comment */
+#define READ_BLOCK	((size_t)128 << 10)  /* see the top comment */
 #define SMALL_MAX	((size_t)64 << 10)   /* files below this are read at once, on the stack */
 #define PAR_MIN		((uint64_t)16 << 20) /* smaller files are not worth a second thread */
 #define PAR_MAX_THREADS 16
@@ -114,6 +116,13 @@ void hash_stream_release(struct hash_stream *s)
 	XXH3_freeState(s->st);
 	s->st = NULL;
 	s->len = 0;
+}
+
+XXH128_hash_t hash_stream_final(struct hash_stream *s)
+{
+	XXH128_hash_t h = hash_stream_digest(s);
+	hash_stream_release(s);
+	return h;
 }
 
 /* --- chunk arithmetic -------------------------------------------------- */

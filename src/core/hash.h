@@ -60,6 +60,8 @@ void hash_stream_update(struct hash_stream *s, const void *p, size_t n); /* p bo
 /* Digest of what was fed so far; the stream can go on being updated. */
 XXH128_hash_t hash_stream_digest(const struct hash_stream *s);
 void hash_stream_release(struct hash_stream *s);
+/* hash_stream_digest, then hash_stream_release: the usual end of a stream. */
+XXH128_hash_t hash_stream_final(struct hash_stream *s);
 
 /* --- chunk arithmetic -------------------------------------------------- */
 
