@@ -1,0 +1,293 @@
+/* hashcache.c - SQLite hash cache shared by every ja process of a user. */
+#include "hashcache.h"
+#include "arena.h"
+#include "buf.h"
+#include "strmap.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PRUNE_DAYS 30
+
+struct hrow {
+	const char *path, *value;
+	int64_t size, mtime_ns;
+	int chunked;
+};
+
+struct hashcache {
+	sqlite3 *db;
+	char *file;
+	void (*warn)(void *, const char *);
+	void *ctx;
+	struct arena arena;
+	struct hrow *rows; /* loaded, then indexed by map */
+	size_t nrows, caprows;
+	struct strmap map;
+	struct hrow *q; /* queued writes */
+	size_t nq, capq;
+	struct arena qarena;
+	pthread_mutex_t lock;
+};
+
+static void hc_warn(struct hashcache *hc, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (hc->warn)
+		hc->warn(hc->ctx, msg);
+}
+
+static int exec(struct hashcache *hc, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(hc->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file), msg ? msg : "error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int mkdirs(const char *dir)
+{
+	char *p = xstrdup(dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		mkdir(p, 0700);
+		*s = '/';
+	}
+	int r = mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
+	free(p);
+	return r;
+}
+
+static int open_db(struct hashcache *hc)
+{
+	if (sqlite3_open_v2(hc->file, &hc->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file),
+			hc->db ? sqlite3_errmsg(hc->db) : "cannot open");
+		sqlite3_close(hc->db);
+		hc->db = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(hc->db, 30000);
+	if (exec(hc, "PRAGMA journal_mode=WAL") < 0 || exec(hc, "PRAGMA synchronous=NORMAL") < 0 ||
+	    exec(hc, "CREATE TABLE IF NOT EXISTS hashes_v1 (path BLOB PRIMARY KEY, "
+		     "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, chunked INTEGER NOT "
+		     "NULL, value TEXT NOT NULL, seen INTEGER NOT NULL)") < 0 ||
+	    exec(hc, "CREATE INDEX IF NOT EXISTS hashes_v1_seen ON hashes_v1(seen)") < 0) {
+		sqlite3_close(hc->db);
+		hc->db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+struct hashcache *hashcache_open(const char *dir, void (*warn)(void *, const char *), void *ctx)
+{
+	struct hashcache *hc = xcalloc(1, sizeof(*hc));
+	struct buf b = BUF_INIT;
+	hc->warn = warn;
+	hc->ctx = ctx;
+	arena_init(&hc->arena);
+	arena_init(&hc->qarena);
+	strmap_init(&hc->map, 16);
+	pthread_mutex_init(&hc->lock, NULL);
+	if (dir) {
+		buf_adds(&b, dir);
+	} else {
+		const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+		if (x && *x == '/')
+			buf_addf(&b, "%s/ja", x);
+		else
+			buf_addf(&b, "%s/.cache/ja", home && *home ? home : "/tmp");
+	}
+	if (mkdirs(b.p) < 0) {
+		hc->file = xstrdup(b.p);
+		hc_warn(hc, "hash cache: cannot create %s: %s (going on without it)", esc_name(b.p),
+			strerror(errno));
+		buf_release(&b);
+		hashcache_close(hc);
+		return NULL;
+	}
+	buf_adds(&b, "/hashcache.db");
+	hc->file = buf_detach(&b, NULL);
+	if (open_db(hc) < 0) {
+		/* a damaged file: move it aside and start over once */
+		char *aside = xmalloc(strlen(hc->file) + 16);
+		sprintf(aside, "%s.corrupt", hc->file);
+		if (rename(hc->file, aside) == 0) {
+			hc_warn(hc, "hash cache rebuilt (the damaged file is %s)", esc_name(aside));
+			unlink(strcat(strcpy(aside, hc->file), "-wal"));
+			unlink(strcat(strcpy(aside, hc->file), "-shm"));
+		}
+		free(aside);
+		if (open_db(hc) < 0) {
+			hc_warn(hc, "hash cache %s unusable: going on without it",
+				esc_name(hc->file));
+			hashcache_close(hc);
+			return NULL;
+		}
+	}
+	return hc;
+}
+
+void hashcache_load(struct hashcache *hc, const char *root)
+{
+	sqlite3_stmt *st = NULL;
+	struct buf lo = BUF_INIT, hi = BUF_INIT;
+	int rc;
+	if (!hc || !hc->db)
+		return;
+	buf_adds(&lo, root);
+	if (lo.len && lo.p[lo.len - 1] != '/')
+		buf_addc(&lo, '/');
+	buf_add(&hi, lo.p, lo.len - 1);
+	buf_addc(&hi, '/' + 1); /* every path with the prefix sorts before this */
+	if (sqlite3_prepare_v2(hc->db,
+			       "SELECT path, size, mtime_ns, chunked, value FROM hashes_v1 "
+			       "WHERE path >= ?1 AND path < ?2",
+			       -1, &st, NULL) != SQLITE_OK) {
+		hc_warn(hc, "hash cache %s: %s (going on without it)", esc_name(hc->file),
+			sqlite3_errmsg(hc->db));
+		goto out;
+	}
+	sqlite3_bind_blob(st, 1, lo.p, (int)lo.len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, hi.p, (int)hi.len, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct hrow *r;
+		int found, n = sqlite3_column_bytes(st, 0);
+		const void *p = sqlite3_column_blob(st, 0);
+		const unsigned char *v = sqlite3_column_text(st, 4);
+		size_t *slot;
+		if (!p || !v)
+			continue;
+		xgrow((void **)&hc->rows, &hc->caprows, hc->nrows + 1, sizeof(*r));
+		r = &hc->rows[hc->nrows];
+		r->path = arena_strndup(&hc->arena, p, (size_t)n);
+		r->size = sqlite3_column_int64(st, 1);
+		r->mtime_ns = sqlite3_column_int64(st, 2);
+		r->chunked = sqlite3_column_int(st, 3);
+		r->value = arena_strndup(&hc->arena, (const char *)v, strlen((const char *)v));
+		slot = strmap_put(&hc->map, r->path, (size_t)n, &found);
+		*slot = hc->nrows++;
+	}
+	if (rc != SQLITE_DONE)
+		hc_warn(hc, "hash cache %s: %s (some entries not used)", esc_name(hc->file),
+			sqlite3_errmsg(hc->db));
+out:
+	sqlite3_finalize(st);
+	buf_release(&lo);
+	buf_release(&hi);
+}
+
+int hashcache_get(struct hashcache *hc, const char *abspath, int64_t size, int64_t mtime_ns,
+		  int chunked, const char **value)
+{
+	size_t *slot;
+	const struct hrow *r;
+	if (!hc)
+		return 0;
+	slot = strmap_get(&hc->map, abspath, strlen(abspath));
+	if (!slot)
+		return 0;
+	r = &hc->rows[*slot];
+	if (r->size != size || r->mtime_ns != mtime_ns || r->chunked != !!chunked)
+		return 0;
+	*value = r->value;
+	return 1;
+}
+
+void hashcache_put(struct hashcache *hc, const char *abspath, int64_t size, int64_t mtime_ns,
+		   int chunked, const char *value)
+{
+	struct hrow *r;
+	if (!hc || !hc->db)
+		return;
+	pthread_mutex_lock(&hc->lock);
+	xgrow((void **)&hc->q, &hc->capq, hc->nq + 1, sizeof(*r));
+	r = &hc->q[hc->nq++];
+	r->path = arena_strndup(&hc->qarena, abspath, strlen(abspath));
+	r->value = arena_strndup(&hc->qarena, value, strlen(value));
+	r->size = size;
+	r->mtime_ns = mtime_ns;
+	r->chunked = !!chunked;
+	pthread_mutex_unlock(&hc->lock);
+}
+
+static void flush(struct hashcache *hc)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)time(NULL);
+	if (!hc->nq)
+		return;
+	if (exec(hc, "BEGIN IMMEDIATE") < 0)
+		return;
+	if (sqlite3_prepare_v2(hc->db,
+			       "INSERT OR REPLACE INTO hashes_v1 (path, size, mtime_ns, chunked, "
+			       "value, seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file), sqlite3_errmsg(hc->db));
+		exec(hc, "ROLLBACK");
+		return;
+	}
+	for (size_t i = 0; i < hc->nq; i++) {
+		const struct hrow *r = &hc->q[i];
+		sqlite3_bind_blob(st, 1, r->path, (int)strlen(r->path), SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, r->size);
+		sqlite3_bind_int64(st, 3, r->mtime_ns);
+		sqlite3_bind_int(st, 4, r->chunked);
+		sqlite3_bind_text(st, 5, r->value, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, now);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			hc_warn(hc, "hash cache %s: %s", esc_name(hc->file),
+				sqlite3_errmsg(hc->db));
+			sqlite3_finalize(st);
+			exec(hc, "ROLLBACK");
+			return;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	/* entries not rewritten for PRUNE_DAYS are dropped */
+	{
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DELETE FROM hashes_v1 WHERE seen < %lld",
+			 (long long)(now - PRUNE_DAYS * 86400LL));
+		exec(hc, sql);
+	}
+	exec(hc, "COMMIT");
+}
+
+void hashcache_close(struct hashcache *hc)
+{
+	if (!hc)
+		return;
+	if (hc->db) {
+		flush(hc);
+		sqlite3_close(hc->db);
+	}
+	free(hc->rows);
+	free(hc->q);
+	free(hc->file);
+	strmap_release(&hc->map);
+	arena_release(&hc->arena);
+	arena_release(&hc->qarena);
+	pthread_mutex_destroy(&hc->lock);
+	free(hc);
+}

@@ -1,0 +1,369 @@
+/* walk.c - directory tree walk with openat(), for snapshots and diffs. */
+#include "walk.h"
+#include "buf.h"
+#include "json.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *path_absolute(const char *path)
+{
+	struct buf b = BUF_INIT;
+	char *cwd, *out, *o;
+	const char *p;
+	if (path[0] != '/') {
+		cwd = getcwd(NULL, 0);
+		buf_adds(&b, cwd ? cwd : ".");
+		free(cwd);
+		buf_addc(&b, '/');
+	}
+	buf_adds(&b, path);
+	/* lexical normalisation: collapse "//", drop ".", pop ".." (never above "/") */
+	out = xmalloc(b.len + 2);
+	o = out;
+	for (p = b.p; *p;) {
+		const char *e;
+		size_t n;
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		e = strchr(p, '/');
+		n = e ? (size_t)(e - p) : strlen(p);
+		if (n == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > out && *--o != '/')
+				;
+		} else {
+			*o++ = '/';
+			memcpy(o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	if (o == out)
+		*o++ = '/';
+	*o = 0;
+	buf_release(&b);
+	return out;
+}
+
+int walk_open(int dirfd, const char *path, int follow_last, struct ja_err *err)
+{
+	int fd, cur = dirfd;
+	const char *p = path;
+	if (strlen(path) < PATH_MAX - 1) {
+		fd = openat(dirfd, path,
+			    O_RDONLY | O_CLOEXEC | O_NOCTTY | (follow_last ? 0 : O_NOFOLLOW));
+		if (fd < 0)
+			return err_set(err, EXIT_FAIL, "%s", strerror(errno));
+		return fd;
+	}
+	/* too long for one call: one component at a time */
+	for (;;) {
+		const char *e = strchr(p, '/');
+		char name[NAME_MAX + 1];
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n > NAME_MAX) {
+			if (cur != dirfd)
+				close(cur);
+			return err_set(err, EXIT_FAIL, "%s", strerror(ENAMETOOLONG));
+		}
+		memcpy(name, p, n);
+		name[n] = 0;
+		fd = openat(cur, name,
+			    O_RDONLY | O_CLOEXEC | O_NOCTTY |
+				(e ? O_DIRECTORY | O_NOFOLLOW : (follow_last ? 0 : O_NOFOLLOW)));
+		if (cur != dirfd)
+			close(cur);
+		if (fd < 0)
+			return err_set(err, EXIT_FAIL, "%s", strerror(errno));
+		if (!e)
+			return fd;
+		cur = fd;
+		p = e + 1;
+	}
+}
+
+struct frame {
+	DIR *d;
+	size_t plen;  /* length of the path prefix of this directory ("" for the root) */
+	int nonempty; /* had any entry at all */
+};
+
+struct walker {
+	const struct walk_opts *o;
+	struct walk *w;
+	struct ja_err *err;
+	struct buf path; /* current relative path */
+	struct frame *st;
+	size_t depth, cap;
+};
+
+static void warn(struct walker *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct walker *k, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	k->w->nwarnings++;
+	if (k->o->warn)
+		k->o->warn(k->o->warn_ctx, msg);
+}
+
+static struct went *add(struct walker *k, int type)
+{
+	struct walk *w = k->w;
+	struct went *e;
+	xgrow((void **)&w->v, &w->cap, w->n + 1, sizeof(*e));
+	e = &w->v[w->n++];
+	memset(e, 0, sizeof(*e));
+	e->path = arena_strndup(&w->arena, k->path.p, k->path.len);
+	e->len = (uint32_t)k->path.len;
+	e->name = e->path + (k->st[k->depth - 1].plen);
+	e->type = (uint8_t)type;
+	return e;
+}
+
+static int selected(struct walker *k)
+{
+	return !k->o->globs || globset_selects(k->o->globs, k->path.p, k->path.len);
+}
+
+static void set_stat(struct went *e, const struct stat *st)
+{
+	e->size = st->st_size;
+	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	e->exec = (st->st_mode & 0111) != 0;
+}
+
+/* Lexically resolve a link target; NULL when it leaves the root. Caller frees. */
+static char *inside_target(struct walker *k, const char *target)
+{
+	struct buf b = BUF_INIT;
+	char *abs, *r = NULL;
+	size_t rl = strlen(k->w->root);
+	if (target[0] == '/') {
+		buf_adds(&b, target);
+	} else {
+		buf_adds(&b, k->w->root);
+		buf_addc(&b, '/');
+		/* the link's directory */
+		buf_add(&b, k->path.p, k->st[k->depth - 1].plen);
+		buf_adds(&b, target);
+	}
+	abs = path_absolute(b.p);
+	if (!strcmp(k->w->root, "/"))
+		r = abs[1] ? xstrdup(abs + 1) : NULL;
+	else if (!strncmp(abs, k->w->root, rl) && abs[rl] == '/' && abs[rl + 1])
+		r = xstrdup(abs + rl + 1);
+	free(abs);
+	buf_release(&b);
+	return r;
+}
+
+static int do_link(struct walker *k, int dfd, const char *name)
+{
+	struct stat st;
+	char *target;
+	ssize_t n;
+	if (k->o->links == WALK_SKIP || !selected(k))
+		return 0;
+	if (k->o->links == WALK_PRESERVE) {
+		char buf[PATH_MAX + 1];
+		n = readlinkat(dfd, name, buf, sizeof(buf) - 1);
+		if (n < 0) {
+			warn(k, "%s: cannot read link: %s", esc_name(k->path.p), strerror(errno));
+			return 0;
+		}
+		buf[n] = 0;
+		target = inside_target(k, buf);
+		if (target) {
+			struct went *e = add(k, WENT_LINK);
+			e->target = arena_strndup(&k->w->arena, target, strlen(target));
+			free(target);
+			return 0;
+		}
+	}
+	if (fstatat(dfd, name, &st, 0) < 0 || !S_ISREG(st.st_mode)) {
+		/* dangling, a loop, or a directory: the Python tool skips these silently */
+		if (k->o->links == WALK_PRESERVE)
+			warn(k, "%s: symlink leaves the tree and is not a file: skipped",
+			     esc_name(k->path.p));
+		return 0;
+	}
+	if (k->o->links == WALK_PRESERVE)
+		warn(k, "%s: symlink leaves the tree: stored as a copy of its target",
+		     esc_name(k->path.p));
+	set_stat(add(k, WENT_FILE), &st);
+	k->w->v[k->w->n - 1].via_link = 1;
+	return 0;
+}
+
+static int push(struct walker *k, int fd)
+{
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	xgrow((void **)&k->st, &k->cap, k->depth + 1, sizeof(*k->st));
+	k->st[k->depth].d = d;
+	k->st[k->depth].plen = k->path.len;
+	k->st[k->depth].nonempty = 0;
+	k->depth++;
+	return 0;
+}
+
+static int entry(struct walker *k, struct dirent *de)
+{
+	struct frame *f = &k->st[k->depth - 1];
+	int dfd = dirfd(f->d), type = de->d_type;
+	struct stat st;
+	f->nonempty = 1;
+	if (!utf8_valid(de->d_name, strlen(de->d_name))) {
+		if (k->o->skip_unreadable) {
+			warn(k, "%s: name is not valid UTF-8: skipped", esc_name(k->path.p));
+			return 0;
+		}
+		return err_set(k->err, EXIT_FAIL,
+			       "%s: file name is not valid UTF-8 (manifests hold UTF-8; rename it "
+			       "or use --skip-unreadable)",
+			       esc_name(k->path.p));
+	}
+	if (type == DT_UNKNOWN) {
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return err_set(k->err, EXIT_FAIL, "%s: %s", esc_name(k->path.p),
+				       strerror(errno));
+		type = S_ISDIR(st.st_mode)   ? DT_DIR
+		       : S_ISREG(st.st_mode) ? DT_REG
+		       : S_ISLNK(st.st_mode) ? DT_LNK
+					     : DT_FIFO;
+	}
+	switch (type) {
+	case DT_DIR: {
+		int fd = openat(dfd, de->d_name,
+				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0 || push(k, fd) < 0) {
+			if (k->o->skip_unreadable) {
+				warn(k, "%s: %s: skipped", esc_name(k->path.p), strerror(errno));
+				return 0;
+			}
+			return err_set(k->err, EXIT_FAIL, "%s: %s", esc_name(k->path.p),
+				       strerror(errno));
+		}
+		buf_addc(&k->path, '/');
+		k->st[k->depth - 1].plen = k->path.len;
+		return 0;
+	}
+	case DT_REG:
+		if (!selected(k))
+			return 0;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				return 0; /* removed meanwhile */
+			return err_set(k->err, EXIT_FAIL, "%s: %s", esc_name(k->path.p),
+				       strerror(errno));
+		}
+		if (!S_ISREG(st.st_mode))
+			return 0;
+		set_stat(add(k, WENT_FILE), &st);
+		return 0;
+	case DT_LNK:
+		return do_link(k, dfd, de->d_name);
+	default:
+		if (selected(k))
+			warn(k, "%s: not a regular file (fifo, socket or device): skipped",
+			     esc_name(k->path.p));
+		return 0;
+	}
+}
+
+int walk_tree(const char *root, const struct walk_opts *o, struct walk *w, struct ja_err *err)
+{
+	struct walker k = {.o = o, .w = w, .err = err};
+	struct stat st;
+	int fd, rc = 0;
+	memset(w, 0, sizeof(*w));
+	arena_init(&w->arena);
+	w->rootfd = -1;
+	w->root = path_absolute(root);
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return err_set(err, errno == ENOTDIR ? EXIT_USAGE : EXIT_FAIL, "%s: %s",
+			       esc_name(root), strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		close(fd);
+		return err_set(err, EXIT_USAGE, "%s: not a directory", esc_name(root));
+	}
+	w->rootfd = dup(fd);
+	buf_init(&k.path, BUF_UNLIMITED);
+	if (push(&k, fd) < 0) {
+		buf_release(&k.path);
+		return err_set(err, EXIT_FAIL, "%s: %s", esc_name(root), strerror(errno));
+	}
+	while (k.depth && !rc) {
+		struct frame *f = &k.st[k.depth - 1];
+		struct dirent *de;
+		errno = 0;
+		de = readdir(f->d);
+		if (!de) {
+			if (errno) {
+				rc = err_set(err, EXIT_FAIL, "%s: %s",
+					     k.path.len ? esc_name(k.path.p) : esc_name(root),
+					     strerror(errno));
+				break;
+			}
+			if (!f->nonempty && k.depth > 1 && o->empty_dirs) {
+				k.path.len = f->plen - 1; /* the directory, without its '/' */
+				k.path.p[k.path.len] = 0;
+				if (!o->globs || !o->globs->ninc) {
+					k.depth--; /* the entry belongs to the parent */
+					add(&k, WENT_DIR);
+					k.depth++;
+				}
+				k.path.len++;
+			}
+			closedir(f->d);
+			k.depth--;
+			if (k.depth) {
+				/* back to the parent's prefix */
+				k.path.len = k.st[k.depth - 1].plen;
+				k.path.p[k.path.len] = 0;
+			}
+			continue;
+		}
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		k.path.len = f->plen;
+		buf_adds(&k.path, de->d_name);
+		rc = entry(&k, de);
+	}
+	while (k.depth)
+		closedir(k.st[--k.depth].d);
+	free(k.st);
+	buf_release(&k.path);
+	return rc;
+}
+
+void walk_release(struct walk *w)
+{
+	if (w->rootfd >= 0)
+		close(w->rootfd);
+	free(w->v);
+	free(w->root);
+	arena_release(&w->arena);
+	memset(w, 0, sizeof(*w));
+	w->rootfd = -1;
+}
