@@ -6,29 +6,93 @@ _ja()
 	local app=${words[0]##*/}
 	if [[ $app == ja ]]; then
 		if ((cword == 1)); then
-			COMPREPLY=($(compgen -W 'hash merge help --list --version --help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'diff hash merge snapshot help --list --version --help' -- "$cur"))
 			return
 		fi
 		app=${words[1]}
 		if [[ $app == help ]]; then
-			((cword == 2)) && COMPREPLY=($(compgen -W 'hash merge ' -- "$cur"))
+			((cword == 2)) && COMPREPLY=($(compgen -W 'diff hash merge snapshot ' -- "$cur"))
 			return
 		fi
 	else
 		app=${app#ja-}
 	fi
 	case $app:$prev in
+	diff:-i|diff:--include)
+		COMPREPLY=()
+		return ;;
+	diff:-e|diff:--exclude)
+		COMPREPLY=()
+		return ;;
+	diff:--include-exclude-config)
+		_filedir
+		return ;;
+	diff:--symlinks)
+		COMPREPLY=($(compgen -W 'follow preserve skip' -- "$cur"))
+		return ;;
+	diff:--cache-dir)
+		_filedir -d
+		return ;;
+	diff:-j|diff:--jobs)
+		COMPREPLY=()
+		return ;;
+	diff:--progress)
+		COMPREPLY=($(compgen -W 'auto bar openjd json none' -- "$cur"))
+		return ;;
+	diff:-o|diff:--output)
+		_filedir
+		return ;;
+	hash:-j|hash:--jobs)
+		COMPREPLY=()
+		return ;;
+	merge:--format)
+		COMPREPLY=($(compgen -W 'v2023 v2025' -- "$cur"))
+		return ;;
+	merge:-o|merge:--output)
+		_filedir
+		return ;;
+	snapshot:--format)
+		COMPREPLY=($(compgen -W 'v2023 v2025' -- "$cur"))
+		return ;;
+	snapshot:-i|snapshot:--include)
+		COMPREPLY=()
+		return ;;
+	snapshot:-e|snapshot:--exclude)
+		COMPREPLY=()
+		return ;;
+	snapshot:--include-exclude-config)
+		_filedir
+		return ;;
+	snapshot:--symlinks)
+		COMPREPLY=($(compgen -W 'follow preserve skip' -- "$cur"))
+		return ;;
+	snapshot:--cache-dir)
+		_filedir -d
+		return ;;
+	snapshot:-j|snapshot:--jobs)
+		COMPREPLY=()
+		return ;;
+	snapshot:--progress)
+		COMPREPLY=($(compgen -W 'auto bar openjd json none' -- "$cur"))
+		return ;;
+	snapshot:-o|snapshot:--output)
+		_filedir
+		return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		case $app in
-		hash) COMPREPLY=($(compgen -W ' -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
-		merge) COMPREPLY=($(compgen -W ' -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
+		diff) COMPREPLY=($(compgen -W ' --hash --status --exit-code -i --include -e --exclude --include-exclude-config --symlinks --no-cache --rehash --cache-dir --skip-unreadable -j --jobs --progress -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
+		hash) COMPREPLY=($(compgen -W ' -c --check --chunks -j --jobs -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
+		merge) COMPREPLY=($(compgen -W ' --format -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
+		snapshot) COMPREPLY=($(compgen -W ' --format -i --include -e --exclude --include-exclude-config --symlinks --no-cache --rehash --cache-dir --skip-unreadable -j --jobs --progress -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		esac
 		return
 	fi
 	case $app in
+	diff) _filedir ;;
 	hash) _filedir ;;
 	merge) _filedir ;;
+	snapshot) _filedir -d ;;
 	esac
 }
-complete -F _ja ja ja-hash ja-merge
+complete -F _ja ja ja-diff ja-hash ja-merge ja-snapshot

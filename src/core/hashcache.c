@@ -19,7 +19,7 @@
 
 struct hrow {
 	const char *path, *value;
-	int64_t size, mtime_ns;
+	int64_t size, mtime_ns, ctime_ns;
 	int chunked;
 };
 
@@ -87,10 +87,11 @@ static int open_db(struct hashcache *hc)
 	}
 	sqlite3_busy_timeout(hc->db, 30000);
 	if (exec(hc, "PRAGMA journal_mode=WAL") < 0 || exec(hc, "PRAGMA synchronous=NORMAL") < 0 ||
-	    exec(hc, "CREATE TABLE IF NOT EXISTS hashes_v1 (path BLOB PRIMARY KEY, "
-		     "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, chunked INTEGER NOT "
+	    exec(hc, "CREATE TABLE IF NOT EXISTS hashes_v2 (path BLOB PRIMARY KEY, "
+		     "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, "
+		     "chunked INTEGER NOT "
 		     "NULL, value TEXT NOT NULL, seen INTEGER NOT NULL)") < 0 ||
-	    exec(hc, "CREATE INDEX IF NOT EXISTS hashes_v1_seen ON hashes_v1(seen)") < 0) {
+	    exec(hc, "CREATE INDEX IF NOT EXISTS hashes_v2_seen ON hashes_v2(seen)") < 0) {
 		sqlite3_close(hc->db);
 		hc->db = NULL;
 		return -1;
@@ -159,10 +160,11 @@ void hashcache_load(struct hashcache *hc, const char *root)
 		buf_addc(&lo, '/');
 	buf_add(&hi, lo.p, lo.len - 1);
 	buf_addc(&hi, '/' + 1); /* every path with the prefix sorts before this */
-	if (sqlite3_prepare_v2(hc->db,
-			       "SELECT path, size, mtime_ns, chunked, value FROM hashes_v1 "
-			       "WHERE path >= ?1 AND path < ?2",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		hc->db,
+		"SELECT path, size, mtime_ns, chunked, value, ctime_ns FROM hashes_v2 "
+		"WHERE path >= ?1 AND path < ?2",
+		-1, &st, NULL) != SQLITE_OK) {
 		hc_warn(hc, "hash cache %s: %s (going on without it)", esc_name(hc->file),
 			sqlite3_errmsg(hc->db));
 		goto out;
@@ -183,6 +185,7 @@ void hashcache_load(struct hashcache *hc, const char *root)
 		r->size = sqlite3_column_int64(st, 1);
 		r->mtime_ns = sqlite3_column_int64(st, 2);
 		r->chunked = sqlite3_column_int(st, 3);
+		r->ctime_ns = sqlite3_column_int64(st, 5);
 		r->value = arena_strndup(&hc->arena, (const char *)v, strlen((const char *)v));
 		slot = strmap_put(&hc->map, r->path, (size_t)n, &found);
 		*slot = hc->nrows++;
@@ -197,7 +200,7 @@ out:
 }
 
 int hashcache_get(struct hashcache *hc, const char *abspath, int64_t size, int64_t mtime_ns,
-		  int chunked, const char **value)
+		  int64_t ctime_ns, int chunked, const char **value)
 {
 	size_t *slot;
 	const struct hrow *r;
@@ -207,14 +210,15 @@ int hashcache_get(struct hashcache *hc, const char *abspath, int64_t size, int64
 	if (!slot)
 		return 0;
 	r = &hc->rows[*slot];
-	if (r->size != size || r->mtime_ns != mtime_ns || r->chunked != !!chunked)
+	if (r->size != size || r->mtime_ns != mtime_ns || r->ctime_ns != ctime_ns ||
+	    r->chunked != !!chunked)
 		return 0;
 	*value = r->value;
 	return 1;
 }
 
 void hashcache_put(struct hashcache *hc, const char *abspath, int64_t size, int64_t mtime_ns,
-		   int chunked, const char *value)
+		   int64_t ctime_ns, int chunked, const char *value)
 {
 	struct hrow *r;
 	if (!hc || !hc->db)
@@ -226,6 +230,7 @@ void hashcache_put(struct hashcache *hc, const char *abspath, int64_t size, int6
 	r->value = arena_strndup(&hc->qarena, value, strlen(value));
 	r->size = size;
 	r->mtime_ns = mtime_ns;
+	r->ctime_ns = ctime_ns;
 	r->chunked = !!chunked;
 	pthread_mutex_unlock(&hc->lock);
 }
@@ -239,8 +244,8 @@ static void flush(struct hashcache *hc)
 	if (exec(hc, "BEGIN IMMEDIATE") < 0)
 		return;
 	if (sqlite3_prepare_v2(hc->db,
-			       "INSERT OR REPLACE INTO hashes_v1 (path, size, mtime_ns, chunked, "
-			       "value, seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			       "INSERT OR REPLACE INTO hashes_v2 (path, size, mtime_ns, chunked, "
+			       "value, seen, ctime_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file), sqlite3_errmsg(hc->db));
 		exec(hc, "ROLLBACK");
@@ -254,6 +259,7 @@ static void flush(struct hashcache *hc)
 		sqlite3_bind_int(st, 4, r->chunked);
 		sqlite3_bind_text(st, 5, r->value, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 6, now);
+		sqlite3_bind_int64(st, 7, r->ctime_ns);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			hc_warn(hc, "hash cache %s: %s", esc_name(hc->file),
 				sqlite3_errmsg(hc->db));
@@ -267,7 +273,7 @@ static void flush(struct hashcache *hc)
 	/* entries not rewritten for PRUNE_DAYS are dropped */
 	{
 		char sql[128];
-		snprintf(sql, sizeof(sql), "DELETE FROM hashes_v1 WHERE seen < %lld",
+		snprintf(sql, sizeof(sql), "DELETE FROM hashes_v2 WHERE seen < %lld",
 			 (long long)(now - PRUNE_DAYS * 86400LL));
 		exec(hc, sql);
 	}

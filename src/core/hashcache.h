@@ -1,5 +1,7 @@
 /* hashcache.h - the local hash cache (spec §6, decision f): SQLite in
- * $XDG_CACHE_HOME/ja/hashcache.db keyed by (absolute path, size, mtime in ns).
+ * $XDG_CACHE_HOME/ja/hashcache.db keyed by (absolute path, size, mtime in ns), and
+ * also the inode change time, so that content rewritten with its old size and mtime
+ * put back (touch -d, cp -p, tar x) is not taken for unchanged.
  *
  * Lookups are served from memory: hashcache_load() reads every row under one root
  * with one query, so a warm snapshot costs one SELECT and no per-file SQL.  New
@@ -25,10 +27,10 @@ void hashcache_load(struct hashcache *hc, const char *root);
  * the chunk hashes joined by ',' for a chunked file.  1 hit, 0 miss.  Thread-safe
  * after hashcache_load. */
 int hashcache_get(struct hashcache *hc, const char *abspath, int64_t size, int64_t mtime_ns,
-		  int chunked, const char **value);
+		  int64_t ctime_ns, int chunked, const char **value);
 /* Queue a result. Thread-safe. */
 void hashcache_put(struct hashcache *hc, const char *abspath, int64_t size, int64_t mtime_ns,
-		   int chunked, const char *value);
+		   int64_t ctime_ns, int chunked, const char *value);
 /* Write queued results (one transaction), prune old entries, close, free. */
 void hashcache_close(struct hashcache *hc);
 

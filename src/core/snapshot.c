@@ -14,7 +14,7 @@
 
 struct job {
 	const struct went *e;
-	int64_t size, mtime_ns;
+	int64_t size, mtime_ns, ctime_ns;
 	char hash[HASH_HEX_SIZE];
 	char **chunks;
 	size_t nchunks;
@@ -80,7 +80,8 @@ static void cache_value(struct job *j, struct buf *b)
 static int cache_hit(struct ctx *c, struct job *j, const char *abs, int chunked)
 {
 	const char *v;
-	if (c->o->rehash || !hashcache_get(c->o->cache, abs, j->size, j->mtime_ns, chunked, &v))
+	if (c->o->rehash ||
+	    !hashcache_get(c->o->cache, abs, j->size, j->mtime_ns, j->ctime_ns, chunked, &v))
 		return 0;
 	if (!chunked) {
 		if (strlen(v) != HASH_HEX_LEN)
@@ -131,6 +132,7 @@ static int read_file(struct ctx *c, struct job *j, int chunked, int threads)
 		    a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && (uint64_t)a.st_size == r.size) {
 			j->size = a.st_size;
 			j->mtime_ns = (int64_t)a.st_mtim.tv_sec * 1000000000 + a.st_mtim.tv_nsec;
+			j->ctime_ns = (int64_t)a.st_ctim.tv_sec * 1000000000 + a.st_ctim.tv_nsec;
 			if (r.nchunks) {
 				j->chunks = xcalloc(r.nchunks, sizeof(char *));
 				for (size_t i = 0; i < r.nchunks; i++) {
@@ -172,7 +174,7 @@ static void work(void *vc, size_t i, int w)
 	if (c->o->cache) {
 		struct buf v = BUF_INIT;
 		cache_value(j, &v);
-		hashcache_put(c->o->cache, abs.p, j->size, j->mtime_ns, chunked, v.p);
+		hashcache_put(c->o->cache, abs.p, j->size, j->mtime_ns, j->ctime_ns, chunked, v.p);
 		buf_release(&v);
 	}
 done:
@@ -249,6 +251,7 @@ int snapshot_tree(const char *root, const struct snap_opts *o, struct manifest *
 			c.jobs[k].e = &w.v[i];
 			c.jobs[k].size = w.v[i].size;
 			c.jobs[k].mtime_ns = w.v[i].mtime_ns;
+			c.jobs[k].ctime_ns = w.v[i].ctime_ns;
 			k++;
 		}
 	if (o->reuse) {

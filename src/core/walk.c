@@ -144,6 +144,7 @@ static void set_stat(struct went *e, const struct stat *st)
 {
 	e->size = st->st_size;
 	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 	e->exec = (st->st_mode & 0111) != 0;
 }
 

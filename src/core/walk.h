@@ -30,6 +30,7 @@ struct went {
 	const char *name;   /* last component of path (points into path) */
 	int64_t size;
 	int64_t mtime_ns;
+	int64_t ctime_ns; /* inode change time: part of the hash cache key */
 	uint32_t len;
 	uint32_t dir; /* index of the parent directory handle (internal) */
 	uint8_t type;

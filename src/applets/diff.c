@@ -1,0 +1,133 @@
+/* diff.c - ja-diff: what changed between a base manifest and a manifest or a tree. */
+#include "core/buf.h"
+#include "core/diff.h"
+#include "core/json.h"
+#include "core/manifest.h"
+#include "core/opt.h"
+#include "core/output.h"
+#include "core/snapcli.h"
+#include "core/util.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+enum { OPT_HASH = 256, OPT_STATUS, OPT_EXITCODE };
+
+const struct opt applet_diff_opts[] = {
+    {OPT_HASH, 0, "hash", NULL, "NEW is a tree: compare contents, not size and mtime", NULL},
+    {OPT_STATUS, 0, "status", NULL, "print {\"new\",\"modified\",\"deleted\"} path lists", NULL},
+    {OPT_EXITCODE, 0, "exit-code", NULL, "exit 1 when there are differences", NULL},
+    SNAPCLI_OPTS,
+    {OPT_ID_OUTPUT, 'o', "output", "FILE", "write the result to FILE (atomically)", "file"},
+    OPT_END,
+};
+
+static void put_list(struct buf *b, const char *key, const struct mfile *const *v, size_t n)
+{
+	buf_addf(b, "\"%s\":[", key);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addc(b, ',');
+		json_put_str(b, v[i]->path, v[i]->pathlen);
+	}
+	buf_addc(b, ']');
+}
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+	return strcmp(p, "-") && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int applet_diff_main(int argc, char **argv)
+{
+	struct optstate st;
+	struct snapcli c;
+	struct manifest base, cur, out;
+	struct diff_lists d = {0};
+	struct buf enc = BUF_INIT;
+	struct ja_err err = {0};
+	const char *outpath = NULL, *newarg;
+	int id, by_hash = 0, status = 0, exitcode = 0, rc = EXIT_OK, tree;
+
+	snapcli_init(&c);
+	manifest_init(&base, MVER_2023);
+	manifest_init(&cur, MVER_2023);
+	manifest_init(&out, MVER_2023);
+	opt_init(&st, NULL, argc, argv);
+	while ((id = opt_next(&st)))
+		if (id == OPT_HASH)
+			by_hash = 1;
+		else if (id == OPT_STATUS)
+			status = 1;
+		else if (id == OPT_EXITCODE)
+			exitcode = 1;
+		else if (id == OPT_ID_OUTPUT)
+			outpath = st.arg;
+		else
+			snapcli_option(&c, id, st.arg);
+	if (st.npos < 1 || st.npos > 2)
+		opt_usage_error(st.npos ? "too many operands" : "missing BASE");
+	newarg = st.npos == 2 ? st.pos[1] : "-";
+	tree = is_dir(newarg);
+	if (by_hash && !tree)
+		opt_usage_error("--hash needs NEW to be a directory");
+	if (manifest_load(&base, st.pos[0], &err) < 0)
+		goto fail;
+	if (tree) {
+		snapcli_ready(&c, base.ver, !outpath || !strcmp(outpath, "-"));
+		c.so.reuse = by_hash ? NULL : &base;
+		manifest_release(&cur);
+		if (snapshot_tree(newarg, &c.so, &cur, &err) < 0)
+			goto fail;
+	} else if (manifest_load(&cur, newarg, &err) < 0) {
+		goto fail;
+	}
+	if (diff_manifests(&base, &cur, by_hash || !tree ? by_hash : 0, &d, &err) < 0)
+		goto fail;
+	if (ja_verbose > 0 && base.ver == MVER_2023)
+		for (size_t i = 0; i < d.ndeleted; i++)
+			infox(1, "deleted (not expressible in v2023): %s",
+			      esc_name(d.deleted[i]->path));
+	if (status) {
+		buf_addc(&enc, '{');
+		put_list(&enc, "new", d.added, d.nadded);
+		buf_addc(&enc, ',');
+		put_list(&enc, "modified", d.modified, d.nmodified);
+		buf_addc(&enc, ',');
+		put_list(&enc, "deleted", d.deleted, d.ndeleted);
+		buf_adds(&enc, "}\n");
+	} else if (base.ver == MVER_2023 && !d.nadded && !d.nmodified) {
+		infox(1, "no new or modified files: nothing written (an empty v2023 manifest is "
+			 "invalid)");
+	} else {
+		char parent[33];
+		struct buf pb = BUF_INIT;
+		if (manifest_encode(&base, &pb, &err) < 0) {
+			buf_release(&pb);
+			goto fail;
+		}
+		manifest_hash_bytes(pb.p, pb.len, parent);
+		buf_release(&pb);
+		if (diff_to_manifest(&base, &cur, &d, parent, &out, &err) < 0 ||
+		    manifest_encode(&out, &enc, &err) < 0)
+			goto fail;
+	}
+	if ((enc.len || outpath) && output_write(outpath, enc.p, enc.len, &err) < 0)
+		goto fail;
+	if (exitcode && diff_count(&d))
+		rc = EXIT_FAIL;
+	goto done;
+fail:
+	errorx("%s", err.msg);
+	rc = err.code ? err.code : EXIT_FAIL;
+done:
+	diff_release(&d);
+	snapcli_release(&c);
+	buf_release(&enc);
+	manifest_release(&out);
+	manifest_release(&cur);
+	manifest_release(&base);
+	opt_release(&st);
+	return rc;
+}
