@@ -83,7 +83,7 @@ _ja()
 		case $app in
 		diff) COMPREPLY=($(compgen -W ' --hash --status --exit-code -i --include -e --exclude --include-exclude-config --symlinks --no-cache --rehash --cache-dir --skip-unreadable -j --jobs --progress -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		hash) COMPREPLY=($(compgen -W ' -c --check --chunks -j --jobs -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
-		merge) COMPREPLY=($(compgen -W ' --format -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
+		merge) COMPREPLY=($(compgen -W ' --format -o --output --by-mtime -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		snapshot) COMPREPLY=($(compgen -W ' --format -i --include -e --exclude --include-exclude-config --symlinks --no-cache --rehash --cache-dir --skip-unreadable -j --jobs --progress -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		esac
 		return

@@ -5,6 +5,6 @@ APPLET(diff, "[OPTIONS] BASE [NEW]",
        "Show what changed between a manifest and a manifest or a tree.", "file")
 APPLET(hash, "[-c] [--chunks] [-j N] [FILE ...]",
        "Print or check XXH3-128 hashes (xxhsum -H2 compatible).", "file")
-APPLET(merge, "[--format FMT] [-o FILE] [MANIFEST ...]",
+APPLET(merge, "[--by-mtime] [--format FMT] [-o FILE] [MANIFEST ...]",
        "Merge manifests (later wins; v2025 snapshots compose with diffs).", "file")
 APPLET(snapshot, "[OPTIONS] DIR", "Write the manifest of a directory tree.", "dir")
