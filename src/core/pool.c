@@ -47,6 +47,8 @@ static void *worker_main(void *arg)
 		if (i >= p->n)
 			break;
 		p->work(p->ctx, i, wk->w);
+		if (!p->fin)
+			continue; /* no done(): nobody waits for single items */
 		pthread_mutex_lock(&p->mu);
 		p->fin[i] = 1;
 		if (i == p->want)
@@ -109,18 +111,26 @@ int pool_for(size_t n, int nthreads, pool_work_fn *work, pool_done_fn *done, voi
 		return run_serial(n, work, done, ctx);
 	atomic_init(&p.next, 0);
 	atomic_init(&p.stop, 0);
-	p.fin = xcalloc(n, 1);
+	p.fin = done ? xcalloc(n, 1) : NULL;
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
 	th = xcalloc((size_t)nthreads, sizeof(*th));
 	wk = xcalloc((size_t)nthreads, sizeof(*wk));
-	for (int t = 0; t < nthreads; t++) {
+	/* without done() the caller's thread is the last worker instead of a waiter */
+	for (int t = 0; t < nthreads - !done; t++) {
 		wk[t].p = &p;
 		wk[t].w = t;
 		if (pthread_create(&th[started], NULL, worker_main, &wk[t]) == 0)
 			started++;
 	}
-	if (started == 0) {
+	if (!done) {
+		wk[nthreads - 1].p = &p;
+		wk[nthreads - 1].w = nthreads - 1;
+		worker_main(&wk[nthreads - 1]);
+		for (int t = 0; t < started; t++)
+			pthread_join(th[t], NULL);
+		rc = 0;
+	} else if (started == 0) {
 		rc = run_serial(n, work, done, ctx);
 	} else {
 		rc = drain(&p, done);

@@ -5,6 +5,7 @@
 #include "strmap.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,6 +29,7 @@ struct ctx {
 	struct walk *w;
 	struct job *jobs;
 	struct strmap reuse;
+	char **bufs; /* per worker */
 	size_t rootlen;
 	int failed;
 };
@@ -108,31 +110,71 @@ static int cache_hit(struct ctx *c, struct job *j, const char *abs, int chunked)
 	return 1;
 }
 
-static int read_file(struct ctx *c, struct job *j, int chunked, int threads)
+#define SMALL_FILE (1u << 20) /* read whole into the worker's buffer and hash at once */
+
+static int same_stat(const struct stat *a, int64_t size, int64_t mtime_ns, int64_t ctime_ns)
 {
-	struct hash_opts ho = {.chunk_size = chunked ? HASH_CHUNK_SIZE : 0, .threads = threads};
+	return a->st_size == size &&
+	       (int64_t)a->st_mtim.tv_sec * 1000000000 + a->st_mtim.tv_nsec == mtime_ns &&
+	       (int64_t)a->st_ctim.tv_sec * 1000000000 + a->st_ctim.tv_nsec == ctime_ns;
+}
+
+/* Read and hash one small file in one pread (plus one to see EOF). */
+static int hash_small(int fd, char *buf, int64_t size, char *hex, struct ja_err *err)
+{
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = pread(fd, buf + got, SMALL_FILE + 1 - got, (off_t)got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return err_set(err, EXIT_FAIL, "%s", strerror(errno));
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		/* a short read of a regular file is its end: no second call to see EOF */
+		if (got > (size_t)size || (size_t)n < SMALL_FILE + 1 - (got - (size_t)n))
+			break;
+	}
+	if (got != (size_t)size)
+		return 1; /* changed size under us */
+	hash_mem_hex(buf, got, hex);
+	return 0;
+}
+
+/* Hash the file of job j.  The walk's stat is the expected state; the state after
+ * reading must match it, else the file changed while read and is read again. */
+static int read_file(struct ctx *c, struct job *j, int chunked, char *buf)
+{
+	struct hash_opts ho = {.chunk_size = chunked ? HASH_CHUNK_SIZE : 0, .threads = 1};
+	int64_t size = j->size, mt = j->mtime_ns, ct = j->ctime_ns;
 	for (int t = 0; t < MAX_TRIES; t++) {
-		struct stat a, b;
-		struct hash_result r;
-		int fd = walk_open(c->w->rootfd, j->e->path, j->e->via_link, &j->jerr);
+		struct stat b;
+		struct hash_result r = {0};
+		int fd = walk_open(c->w->rootfd, j->e->path, j->e->via_link, &j->jerr), rc;
 		if (fd < 0)
 			return -1;
-		if (fstat(fd, &a) < 0 || !S_ISREG(a.st_mode)) {
-			close(fd);
-			return err_set(&j->jerr, EXIT_FAIL, "not a regular file any more");
+		if (!chunked && size <= SMALL_FILE) {
+			rc = hash_small(fd, buf, size, j->hash, &j->jerr);
+		} else {
+			rc = hash_fd(fd, &ho, &r, &j->jerr);
+			if (!rc && r.size != (uint64_t)size)
+				rc = 1;
 		}
-		if (hash_fd(fd, &ho, &r, &j->jerr) < 0) {
+		if (rc < 0 || fstat(fd, &b) < 0) {
+			if (rc >= 0)
+				err_set(&j->jerr, EXIT_FAIL, "%s", strerror(errno));
 			close(fd);
+			hash_result_release(&r);
 			return -1;
 		}
-		if (fstat(fd, &b) < 0)
-			b.st_size = -1;
 		close(fd);
-		if (a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
-		    a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && (uint64_t)a.st_size == r.size) {
-			j->size = a.st_size;
-			j->mtime_ns = (int64_t)a.st_mtim.tv_sec * 1000000000 + a.st_mtim.tv_nsec;
-			j->ctime_ns = (int64_t)a.st_ctim.tv_sec * 1000000000 + a.st_ctim.tv_nsec;
+		if (!S_ISREG(b.st_mode)) {
+			hash_result_release(&r);
+			return err_set(&j->jerr, EXIT_FAIL, "not a regular file any more");
+		}
+		if (!rc && same_stat(&b, size, mt, ct)) {
 			if (r.nchunks) {
 				j->chunks = xcalloc(r.nchunks, sizeof(char *));
 				for (size_t i = 0; i < r.nchunks; i++) {
@@ -140,13 +182,22 @@ static int read_file(struct ctx *c, struct job *j, int chunked, int threads)
 					hash_format(r.chunks[i], j->chunks[i]);
 				}
 				j->nchunks = r.nchunks;
-			} else {
+			} else if (!(!chunked && size <= SMALL_FILE)) {
 				hash_format(r.whole, j->hash);
 			}
 			hash_result_release(&r);
+			j->size = size;
+			j->mtime_ns = mt;
+			j->ctime_ns = ct;
 			return 0;
 		}
 		hash_result_release(&r);
+		/* changed while read: expect what it is now and read again */
+		size = b.st_size;
+		mt = (int64_t)b.st_mtim.tv_sec * 1000000000 + b.st_mtim.tv_nsec;
+		ct = (int64_t)b.st_ctim.tv_sec * 1000000000 + b.st_ctim.tv_nsec;
+		chunked = c->o->ver == MVER_2025 && size > (int64_t)HASH_CHUNK_SIZE;
+		ho.chunk_size = chunked ? HASH_CHUNK_SIZE : 0;
 	}
 	return err_set(&j->jerr, EXIT_FAIL, "kept changing while it was hashed (%d tries)",
 		       MAX_TRIES);
@@ -158,7 +209,6 @@ static void work(void *vc, size_t i, int w)
 	struct job *j = &c->jobs[i];
 	int chunked = c->o->ver == MVER_2025 && j->size > (int64_t)HASH_CHUNK_SIZE;
 	struct buf abs = BUF_INIT;
-	(void)w;
 	if (reuse_hit(c, j))
 		goto done;
 	buf_add(&abs, c->w->root, c->rootlen);
@@ -167,7 +217,9 @@ static void work(void *vc, size_t i, int w)
 	buf_add(&abs, j->e->path, j->e->len);
 	if (cache_hit(c, j, abs.p, chunked))
 		goto done;
-	if (read_file(c, j, chunked, 1) < 0) {
+	if (!c->bufs[w])
+		c->bufs[w] = xmalloc(SMALL_FILE + 1);
+	if (read_file(c, j, chunked, c->bufs[w]) < 0) {
 		j->err = 1;
 		goto done;
 	}
@@ -265,16 +317,15 @@ int snapshot_tree(const char *root, const struct snap_opts *o, struct manifest *
 		hashcache_load(o->cache, w.root);
 	if (o->progress)
 		progress_set_total(o->progress, bytes, nfiles);
-	if (pool_for(nfiles, o->jobs, work, done, &c)) {
-		for (size_t i = 0; i < nfiles; i++)
-			if (c.jobs[i].err && !c.jobs[i].skipped) {
-				rc = err_set(err, EXIT_FAIL, "%s: %s", esc_name(c.jobs[i].e->path),
-					     c.jobs[i].jerr.msg);
-				break;
-			}
-		if (!rc)
-			rc = err_set(err, EXIT_FAIL, "hashing failed");
-	}
+	c.bufs = xcalloc((size_t)(o->jobs > 0 ? o->jobs : 1), sizeof(char *));
+	pool_for(nfiles, o->jobs, work, NULL, &c);
+	for (size_t i = 0; i < nfiles && !rc; i++)
+		if (c.jobs[i].err && done(&c, i))
+			rc = err_set(err, EXIT_FAIL, "%s: %s", esc_name(c.jobs[i].e->path),
+				     c.jobs[i].jerr.msg);
+	for (int t = 0; t < (o->jobs > 0 ? o->jobs : 1); t++)
+		free(c.bufs[t]);
+	free(c.bufs);
 	if (o->progress)
 		progress_finish(o->progress);
 	if (!rc) {
