@@ -3,8 +3,8 @@
 #   1. one 1 GiB file in the page cache, and
 #   2. the 20,020-file bench tree (bench/make-bench-tree.sh), listed with find | xargs -0,
 # both warm (page cache filled first).  Checks that both tools print the same bytes,
-# then times them with hyperfine (or a plain timing loop without it) and prints a
-# markdown section with the medians.  -w also writes that section into
+# then times them (interleaved rounds, see below) and prints a markdown section with
+# the medians.  -w also writes that section into
 # bench/RESULTS.md under "## ja-hash" (other sections are kept).
 #   bench/hash.sh [-w] [WORKDIR]
 # WORKDIR (default ${TMPDIR:-/tmp}/ja-bench-hash) keeps the tree and the 1 GiB file
@@ -56,39 +56,44 @@ cmp -s xxh.out ja.out || { echo "bench/hash.sh: ja-hash and xxhsum disagree on t
 cat "$BIG" >/dev/null
 xargs -0 cat <files0 >/dev/null
 
-# median_ms CMD: median wall time in ms and mean user+system CPU in ms, "WALL CPU".
-median_ms() {
-	if command -v hyperfine >/dev/null; then
-		hyperfine --style none -w "$WARMUP" -r "$RUNS" --export-json t.json "$1 >/dev/null" >/dev/null
-		python3 -c 'import json; r = json.load(open("t.json"))["results"][0]
-print("%.0f %.0f" % (r["median"] * 1000, (r["user"] + r["system"]) * 1000))'
-	else
-		local i
-		for ((i = 0; i < WARMUP; i++)); do sh -c "$1" >/dev/null; done
-		for ((i = 0; i < RUNS; i++)); do
-			/usr/bin/time -f '%e %U %S' -o t.txt sh -c "$1" >/dev/null
-			cat t.txt
-		done | sort -n | awk '{w[NR] = $1; c += $2 + $3} END {printf "%.0f %.0f\n", w[int((NR + 1) / 2)] * 1000, c / NR * 1000}'
-	fi
-}
-
-declare -A R
-run() { # run KEY CMD
-	R[$1]=$(median_ms "$2")
-	echo "  $1: ${R[$1]% *} ms (cpu ${R[$1]#* } ms)  $2" >&2
-}
+# Timing: every round runs each command once, in turn, for RUNS rounds after WARMUP
+# rounds; per command the median wall time and the mean CPU (user + system) are kept.
+# Interleaving (which hyperfine does not do) spreads any burst of load from other
+# processes over all commands instead of landing it on one.
 TREE_LIST="find tree -type f -print0 | xargs -0"
+KEYS=(f_xxh f_ja f_ja1 t_xxh t_xxh2 t_ja t_ja1)
+CMDS=("xxhsum -H2 $BIG 2>/dev/null" "$JA $BIG" "$JA -j1 $BIG"
+	"$TREE_LIST xxhsum -H2" "$TREE_LIST -P2 -n 500 xxhsum -H2" "$TREE_LIST $JA" "$TREE_LIST $JA -j1")
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "timing ($RUNS runs each, $WARMUP warm-up) ..." >&2
-run f_xxh "xxhsum -H2 $BIG 2>/dev/null"
-run f_ja "$JA $BIG"
-run f_ja1 "$JA -j1 $BIG"
-run t_xxh "$TREE_LIST xxhsum -H2"
-run t_xxh2 "$TREE_LIST -P2 -n 500 xxhsum -H2"
-run t_ja "$TREE_LIST $JA"
-run t_ja1 "$TREE_LIST $JA -j1"
+echo "timing: $WARMUP warm-up + $RUNS rounds of ${#CMDS[@]} commands ..." >&2
+declare -A R
+while read -r key wall cpu; do
+	R[$key]="$wall $cpu"
+done < <(python3 - "$WARMUP" "$RUNS" "${KEYS[@]}" -- "${CMDS[@]}" <<'PY'
+import resource, statistics, subprocess, sys, time
+warm, runs = int(sys.argv[1]), int(sys.argv[2])
+rest = sys.argv[3:]
+sep = rest.index("--")
+keys, cmds = rest[:sep], rest[sep + 1:]
+walls = {k: [] for k in keys}
+cpus = {k: [] for k in keys}
+for rnd in range(warm + runs):
+    for k, c in zip(keys, cmds):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run(c + " >/dev/null", shell=True, check=True, stdin=subprocess.DEVNULL)
+        t1 = time.perf_counter()
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if rnd >= warm:
+            walls[k].append((t1 - t0) * 1000)
+            cpus[k].append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
+for k, c in zip(keys, cmds):
+    print(k, "%.0f" % statistics.median(walls[k]), "%.0f" % statistics.mean(cpus[k]))
+    print("  %s: median %.0f ms (min %.0f, max %.0f), cpu %.0f ms: %s" % (k, statistics.median(walls[k]),
+          min(walls[k]), max(walls[k]), statistics.mean(cpus[k]), c), file=sys.stderr)
+PY
+)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
-rm -f t.json t.txt
 
 ms() { echo "${R[$1]% *} ms"; }
 ratio() { awk -v a="${R[$1]% *}" -v b="${R[$2]% *}" 'BEGIN {printf "%.2fx", a / b}'; }
@@ -101,7 +106,8 @@ Hashing speed against \`xxhsum -H2\` (xxHash $(xxhsum --version 2>&1 | head -1 |
 Machine: $(nproc) cores, $cpu, $(awk '{printf "%.1f GiB RAM", $2 / 1048576; exit}' /proc/meminfo),
 Linux $(uname -r), $(df -T "$W" | awk 'NR == 2 {print $2}'); load average $load0 before, $load1 after.
 Date: $(date -u '+%Y-%m-%d %H:%M UTC'); ja $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?').
-Command: \`bench/hash.sh -w\` (hyperfine, shell start-up subtracted; median wall time of $RUNS runs after $WARMUP warm-up runs; CPU = mean user + system).
+Command: \`bench/hash.sh -w\`: $RUNS interleaved rounds after $WARMUP warm-up rounds, each command run through \`sh -c\`;
+median wall time, CPU = mean user + system of the command and its children.
 
 | workload | xxhsum -H2 | ja-hash (-j $(nproc), default) | ja-hash -j1 | ja-hash speed-up |
 | --- | --- | --- | --- | --- |
