@@ -33,6 +33,33 @@ static void put_list(struct buf *b, const char *key, const struct mfile *const *
 	buf_addc(b, ']');
 }
 
+static void put_dirs(struct buf *b, const char *const *v, const uint32_t *len,
+		     const struct mdir *const *dv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct buf t = BUF_INIT;
+		buf_add(&t, dv ? dv[i]->path : v[i], dv ? dv[i]->pathlen : len[i]);
+		buf_addc(&t, '/');
+		if (b->p[b->len - 1] != '[')
+			buf_addc(b, ',');
+		json_put_str(b, t.p, t.len);
+		buf_release(&t);
+	}
+}
+
+/* Drop the entries of m that the selection leaves out, so that files excluded from a
+ * tree are not reported as deleted. */
+static void filter(struct manifest *m, const struct globset *g)
+{
+	size_t k = 0;
+	if (!g->ninc && !g->nexc)
+		return;
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (globset_selects(g, m->files[i].path, m->files[i].pathlen))
+			m->files[k++] = m->files[i];
+	m->nfiles = k;
+}
+
 static int is_dir(const char *p)
 {
 	struct stat st;
@@ -69,11 +96,20 @@ int applet_diff_main(int argc, char **argv)
 	if (st.npos < 1 || st.npos > 2)
 		opt_usage_error(st.npos ? "too many operands" : "missing BASE");
 	newarg = st.npos == 2 ? st.pos[1] : "-";
+	if (!strcmp(newarg, "-") && !strcmp(st.pos[0], "-"))
+		opt_usage_error("BASE and NEW cannot both be stdin");
 	tree = is_dir(newarg);
 	if (by_hash && !tree)
 		opt_usage_error("--hash needs NEW to be a directory");
 	if (manifest_load(&base, st.pos[0], &err) < 0)
 		goto fail;
+	if (tree && base.ver == MVER_2025 && base.style == MSTYLE_ABSOLUTE) {
+		err_set(&err, EXIT_USAGE,
+			"%s: an absolute-path manifest cannot be compared with a directory",
+			esc_name(st.pos[0]));
+		goto fail;
+	}
+	filter(&base, &c.globs);
 	if (tree) {
 		snapcli_ready(&c, base.ver, !outpath || !strcmp(outpath, "-"));
 		c.so.reuse = by_hash ? NULL : &base;
@@ -82,6 +118,8 @@ int applet_diff_main(int argc, char **argv)
 			goto fail;
 	} else if (manifest_load(&cur, newarg, &err) < 0) {
 		goto fail;
+	} else {
+		filter(&cur, &c.globs);
 	}
 	if (diff_manifests(&base, &cur, by_hash || !tree ? by_hash : 0, &d, &err) < 0)
 		goto fail;
@@ -92,11 +130,15 @@ int applet_diff_main(int argc, char **argv)
 	if (status) {
 		buf_addc(&enc, '{');
 		put_list(&enc, "new", d.added, d.nadded);
-		buf_addc(&enc, ',');
+		enc.len--; /* reopen the list for the new directories ("dir/") */
+		put_dirs(&enc, NULL, NULL, d.dirs_added, d.ndirs_added);
+		buf_adds(&enc, "],");
 		put_list(&enc, "modified", d.modified, d.nmodified);
 		buf_addc(&enc, ',');
 		put_list(&enc, "deleted", d.deleted, d.ndeleted);
-		buf_adds(&enc, "}\n");
+		enc.len--;
+		put_dirs(&enc, d.dirs_deleted, d.dirs_deleted_len, NULL, d.ndirs_deleted);
+		buf_adds(&enc, "]}\n");
 	} else if (base.ver == MVER_2023 && !d.nadded && !d.nmodified) {
 		infox(1, "no new or modified files: nothing written (an empty v2023 manifest is "
 			 "invalid)");
@@ -113,7 +155,8 @@ int applet_diff_main(int argc, char **argv)
 		    manifest_encode(&out, &enc, &err) < 0)
 			goto fail;
 	}
-	if ((enc.len || outpath) && output_write(outpath, enc.p, enc.len, &err) < 0)
+	/* nothing to say (v2023, no change): stdout stays empty and -o FILE untouched */
+	if (enc.len && output_write(outpath, enc.p, enc.len, &err) < 0)
 		goto fail;
 	if (exitcode && diff_count(&d))
 		rc = EXIT_FAIL;
@@ -121,6 +164,8 @@ int applet_diff_main(int argc, char **argv)
 fail:
 	errorx("%s", err.msg);
 	rc = err.code ? err.code : EXIT_FAIL;
+	if (exitcode)
+		rc = EXIT_USAGE; /* as diff(1): 1 means differences, trouble is 2 */
 done:
 	diff_release(&d);
 	snapcli_release(&c);

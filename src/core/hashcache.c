@@ -19,7 +19,7 @@
 
 struct hrow {
 	const char *path, *value;
-	int64_t size, mtime_ns, ctime_ns;
+	int64_t size, mtime_ns, ctime_ns, seen;
 	int chunked;
 };
 
@@ -75,8 +75,10 @@ static int mkdirs(const char *dir)
 	return r;
 }
 
+/* Returns -1 on failure, -2 when the file is not a usable database (damaged). */
 static int open_db(struct hashcache *hc)
 {
+	int rc;
 	if (sqlite3_open_v2(hc->file, &hc->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file),
@@ -87,14 +89,16 @@ static int open_db(struct hashcache *hc)
 	}
 	sqlite3_busy_timeout(hc->db, 30000);
 	if (exec(hc, "PRAGMA journal_mode=WAL") < 0 || exec(hc, "PRAGMA synchronous=NORMAL") < 0 ||
+	    exec(hc, "PRAGMA quick_check(1)") < 0 ||
 	    exec(hc, "CREATE TABLE IF NOT EXISTS hashes_v2 (path BLOB PRIMARY KEY, "
 		     "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, "
 		     "chunked INTEGER NOT "
 		     "NULL, value TEXT NOT NULL, seen INTEGER NOT NULL)") < 0 ||
 	    exec(hc, "CREATE INDEX IF NOT EXISTS hashes_v2_seen ON hashes_v2(seen)") < 0) {
+		rc = sqlite3_errcode(hc->db);
 		sqlite3_close(hc->db);
 		hc->db = NULL;
-		return -1;
+		return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? -2 : -1;
 	}
 	return 0;
 }
@@ -128,7 +132,13 @@ struct hashcache *hashcache_open(const char *dir, void (*warn)(void *, const cha
 	}
 	buf_adds(&b, "/hashcache.db");
 	hc->file = buf_detach(&b, NULL);
-	if (open_db(hc) < 0) {
+	int orc = open_db(hc);
+	if (orc == -1) {
+		hc_warn(hc, "hash cache %s unusable: going on without it", esc_name(hc->file));
+		hashcache_close(hc);
+		return NULL;
+	}
+	if (orc == -2) {
 		/* a damaged file: move it aside and start over once */
 		char *aside = xmalloc(strlen(hc->file) + 16);
 		sprintf(aside, "%s.corrupt", hc->file);
@@ -162,7 +172,7 @@ void hashcache_load(struct hashcache *hc, const char *root)
 	buf_addc(&hi, '/' + 1); /* every path with the prefix sorts before this */
 	if (sqlite3_prepare_v2(
 		hc->db,
-		"SELECT path, size, mtime_ns, chunked, value, ctime_ns FROM hashes_v2 "
+		"SELECT path, size, mtime_ns, chunked, value, ctime_ns, seen FROM hashes_v2 "
 		"WHERE path >= ?1 AND path < ?2",
 		-1, &st, NULL) != SQLITE_OK) {
 		hc_warn(hc, "hash cache %s: %s (going on without it)", esc_name(hc->file),
@@ -186,6 +196,7 @@ void hashcache_load(struct hashcache *hc, const char *root)
 		r->mtime_ns = sqlite3_column_int64(st, 2);
 		r->chunked = sqlite3_column_int(st, 3);
 		r->ctime_ns = sqlite3_column_int64(st, 5);
+		r->seen = sqlite3_column_int64(st, 6);
 		r->value = arena_strndup(&hc->arena, (const char *)v, strlen((const char *)v));
 		slot = strmap_put(&hc->map, r->path, (size_t)n, &found);
 		*slot = hc->nrows++;
@@ -214,6 +225,9 @@ int hashcache_get(struct hashcache *hc, const char *abspath, int64_t size, int64
 	    r->chunked != !!chunked)
 		return 0;
 	*value = r->value;
+	/* a hit keeps its entry alive: refresh "seen" once a day at most */
+	if (r->seen < (int64_t)time(NULL) - 86400)
+		hashcache_put(hc, abspath, size, mtime_ns, ctime_ns, chunked, r->value);
 	return 1;
 }
 

@@ -199,8 +199,14 @@ enum progress_mode opt_progress_mode(const char *arg)
 {
 	static const char *names[] = {"auto", "bar", "openjd", "json", "none"};
 	const char *env = getenv("JA_PROGRESS");
-	if (!arg && env && *env)
-		arg = env;
+	if (!arg && env && *env) {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(env, names[i]))
+				return (enum progress_mode)i;
+		warnx("JA_PROGRESS: unknown mode '%s' ignored (auto, bar, openjd, json, none)",
+		      env);
+		return PROG_AUTO;
+	}
 	if (!arg)
 		return PROG_AUTO;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -99,6 +99,7 @@ void progress_message(const struct progress *p, char *out, size_t n, double now)
 static void report(struct progress *p, double now, int final)
 {
 	char pct[32], msg[256];
+	p->last_full = p->done_bytes >= p->total_bytes && p->done_files >= p->total_files;
 	progress_percent(pct, sizeof(pct), final ? p->total_bytes : p->done_bytes, p->total_bytes);
 	progress_message(p, msg, sizeof(msg), now);
 	switch (p->mode) {
@@ -163,7 +164,8 @@ void progress_add(struct progress *p, uint64_t bytes, uint64_t files)
 void progress_finish(struct progress *p)
 {
 	pthread_mutex_lock(&p->lock);
-	if (!p->reported_final && p->mode != PROG_NONE) {
+	/* the last regular report may already have said 100 (not for the bar: it clears) */
+	if (!p->reported_final && p->mode != PROG_NONE && (p->mode == PROG_BAR || !p->last_full)) {
 		report(p, now_s(), 1);
 		p->reported_final = 1;
 	}

@@ -24,7 +24,8 @@ struct progress {
 	double start, last;	/* monotonic seconds */
 	uint64_t files_at_last; /* done_files at the last report */
 	int reported_final;
-	FILE *out; /* where the mode writes */
+	int last_full; /* the last report was at 100% */
+	FILE *out;     /* where the mode writes */
 	pthread_mutex_t lock;
 };
 

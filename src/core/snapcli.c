@@ -21,7 +21,7 @@ void snapcli_init(struct snapcli *c)
 
 enum mver snapcli_parse_format(const char *s)
 {
-	if (!strcmp(s, "v2023"))
+	if (!strcmp(s, "v2023") || !strcmp(s, "2023-03-03"))
 		return MVER_2023;
 	if (!strcmp(s, "v2025"))
 		return MVER_2025;

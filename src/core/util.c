@@ -166,6 +166,28 @@ const char *esc_name(const char *s)
 	size_t o = 0, cap = sizeof(ring[0]) - 8;
 	const unsigned char *p = (const unsigned char *)s;
 	for (; *p && o < cap; p++) {
+		if (*p >= 0x80) {
+			/* valid UTF-8 passes; any other byte is shown as \xNN */
+			size_t k = *p >= 0xf0 && *p <= 0xf4 ? 4
+				   : *p >= 0xe0		    ? 3
+				   : *p >= 0xc2		    ? 2
+							    : 0;
+			size_t i = 1;
+			while (k && i < k && (p[i] & 0xc0) == 0x80)
+				i++;
+			if (k && i == k && o + k < cap) {
+				memcpy(out + o, p, k);
+				o += k;
+				p += k - 1;
+				continue;
+			}
+			static const char hx[] = "0123456789abcdef";
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hx[*p >> 4];
+			out[o++] = hx[*p & 15];
+			continue;
+		}
 		if (*p < 0x20 || *p == 0x7f || *p == '\\') {
 			static const char hex[] = "0123456789abcdef";
 			out[o++] = '\\';

@@ -328,7 +328,10 @@ int walk_tree(const char *root, const struct walk_opts *o, struct walk *w, struc
 			if (!f->nonempty && k.depth > 1 && o->empty_dirs) {
 				k.path.len = f->plen - 1; /* the directory, without its '/' */
 				k.path.p[k.path.len] = 0;
-				if (!o->globs || !o->globs->ninc) {
+				/* listed unless includes were given or an exclude matches it */
+				if (!o->globs ||
+				    (!o->globs->ninc &&
+				     globset_selects(o->globs, k.path.p, k.path.len))) {
 					k.depth--; /* the entry belongs to the parent */
 					add(&k, WENT_DIR);
 					k.depth++;
