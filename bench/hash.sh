@@ -48,7 +48,7 @@ nfiles=$(tr -cd '\0' <files0 | wc -c)
 bytes=$(xargs -0 stat -c %s <files0 | awk '{s += $1} END {print s}')
 
 # Same output, byte for byte (the tree's names are all ordinary).
-xargs -0 xxhsum -H2 <files0 >xxh.out
+xargs -0 xxhsum -H2 <files0 >xxh.out 2>/dev/null
 xargs -0 "$JA" <files0 >ja.out
 cmp -s xxh.out ja.out || { echo "bench/hash.sh: ja-hash and xxhsum disagree on the tree" >&2; exit 1; }
 [ "$(xxhsum -H2 "$BIG" 2>/dev/null)" = "$("$JA" "$BIG")" ] ||
@@ -66,9 +66,10 @@ CMDS=("xxhsum -H2 $BIG 2>/dev/null" "$JA $BIG" "$JA -j1 $BIG"
 	"$TREE_LIST xxhsum -H2" "$TREE_LIST -P2 -n 500 xxhsum -H2" "$TREE_LIST $JA" "$TREE_LIST $JA -j1")
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "timing: $WARMUP warm-up + $RUNS rounds of ${#CMDS[@]} commands ..." >&2
-declare -A R
-while read -r key wall cpu; do
+declare -A R B
+while read -r key wall cpu best; do
 	R[$key]="$wall $cpu"
+	B[$key]=$best
 done < <(python3 - "$WARMUP" "$RUNS" "${KEYS[@]}" -- "${CMDS[@]}" <<'PY'
 import resource, statistics, subprocess, sys, time
 warm, runs = int(sys.argv[1]), int(sys.argv[2])
@@ -88,15 +89,15 @@ for rnd in range(warm + runs):
             walls[k].append((t1 - t0) * 1000)
             cpus[k].append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
 for k, c in zip(keys, cmds):
-    print(k, "%.0f" % statistics.median(walls[k]), "%.0f" % statistics.mean(cpus[k]))
+    print(k, "%.0f" % statistics.median(walls[k]), "%.0f" % statistics.mean(cpus[k]), "%.0f" % min(walls[k]))
     print("  %s: median %.0f ms (min %.0f, max %.0f), cpu %.0f ms: %s" % (k, statistics.median(walls[k]),
           min(walls[k]), max(walls[k]), statistics.mean(cpus[k]), c), file=sys.stderr)
 PY
 )
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-ms() { echo "${R[$1]% *} ms"; }
-ratio() { awk -v a="${R[$1]% *}" -v b="${R[$2]% *}" 'BEGIN {printf "%.2fx", a / b}'; }
+ms() { echo "${R[$1]% *} ms (${B[$1]})"; }
+ratio() { awk -v a="${R[$1]% *}" -v b="${R[$2]% *}" -v c="${B[$1]}" -v d="${B[$2]}" 'BEGIN {printf "%.2fx (%.2fx)", a / b, c / d}'; }
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 section=$(
 	cat <<EOF
@@ -107,7 +108,7 @@ Machine: $(nproc) cores, $cpu, $(awk '{printf "%.1f GiB RAM", $2 / 1048576; exit
 Linux $(uname -r), $(df -T "$W" | awk 'NR == 2 {print $2}'); load average $load0 before, $load1 after.
 Date: $(date -u '+%Y-%m-%d %H:%M UTC'); ja $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?').
 Command: \`bench/hash.sh -w\`: $RUNS interleaved rounds after $WARMUP warm-up rounds, each command run through \`sh -c\`;
-median wall time, CPU = mean user + system of the command and its children.
+median wall time (fastest run in parentheses), CPU = mean user + system of the command and its children.
 
 | workload | xxhsum -H2 | ja-hash (-j $(nproc), default) | ja-hash -j1 | ja-hash speed-up |
 | --- | --- | --- | --- | --- |
@@ -116,7 +117,7 @@ median wall time, CPU = mean user + system of the command and its children.
 
 CPU time (user + system): 1 GiB file xxhsum ${R[f_xxh]#* } ms, ja-hash ${R[f_ja]#* } ms, -j1 ${R[f_ja1]#* } ms;
 tree xxhsum ${R[t_xxh]#* } ms, ja-hash ${R[t_ja]#* } ms, -j1 ${R[t_ja1]#* } ms.
-Two xxhsum processes on the tree (\`xargs -0 -P2 -n 500 xxhsum -H2\`): $(ms t_xxh2) (ja-hash $(ratio t_xxh2 t_ja) faster).
+Two xxhsum processes on the tree (\`xargs -0 -P2 -n 500 xxhsum -H2\`): $(ms t_xxh2); ja-hash $(ratio t_xxh2 t_ja) faster.
 
 Why: libxxhash's AVX2 \`_dispatch\` entry points; 4 system calls per small file (one
 \`read\` of size + 1 bytes proves EOF; xxhsum makes 7); page-aligned read buffers (the kernel
