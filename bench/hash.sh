@@ -63,7 +63,7 @@ xargs -0 cat <files0 >/dev/null
 TREE_LIST="find tree -type f -print0 | xargs -0"
 KEYS=(f_xxh f_ja f_ja1 t_xxh t_xxh2 t_ja t_ja1)
 CMDS=("xxhsum -H2 $BIG 2>/dev/null" "$JA $BIG" "$JA -j1 $BIG"
-	"$TREE_LIST xxhsum -H2" "$TREE_LIST -P2 -n 500 xxhsum -H2" "$TREE_LIST $JA" "$TREE_LIST $JA -j1")
+	"$TREE_LIST xxhsum -H2 2>/dev/null" "$TREE_LIST -P2 -n 500 xxhsum -H2 2>/dev/null" "$TREE_LIST $JA" "$TREE_LIST $JA -j1")
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "timing: $WARMUP warm-up + $RUNS rounds of ${#CMDS[@]} commands ..." >&2
 declare -A R B
