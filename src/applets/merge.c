@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,10 +111,6 @@ int applet_merge_main(int argc, char **argv)
 fail:
 	errorx("%s", err.msg);
 	rc = err.code ? err.code : EXIT_FAIL;
-	/* reported once: drop unwritten output so that closing stdout does not report it
-	 * again */
-	__fpurge(stdout);
-	clearerr(stdout);
 done:
 	buf_release(&enc);
 	manifest_release(&out);

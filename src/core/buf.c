@@ -121,21 +121,31 @@ int buf_read_fd(struct buf *b, int fd, const char *what, struct ja_err *err)
 	}
 	for (;;) {
 		ssize_t n;
-		if (b->cap - b->len <= 1) {
+		size_t room;
+		if (b->cap - b->len <= 1 && b->len < b->max) {
 			size_t want = b->len < 65536 ? 65536 : b->len;
 			if (want > b->max - b->len)
 				want = b->max - b->len;
-			if (want == 0) {
-				char c;
-				n = read(fd, &c, 1);
-				if (n == 0)
-					return 0;
-				return err_set(err, EXIT_USAGE, "%s: too large (limit %zu bytes)",
-					       what, b->max);
-			}
 			buf_reserve(b, want);
 		}
-		n = read(fd, b->p + b->len, b->cap - b->len - 1);
+		/* never read past max: buf_reserve's doubling can leave cap beyond it */
+		room = b->cap ? b->cap - b->len - 1 : 0;
+		if (room > b->max - b->len)
+			room = b->max - b->len;
+		if (room == 0) {
+			char c;
+			do
+				n = read(fd, &c, 1);
+			while (n < 0 && errno == EINTR);
+			if (n == 0)
+				return 0;
+			if (n < 0)
+				return err_set(err, EXIT_FAIL, "%s: read error: %s", what,
+					       strerror(errno));
+			return err_set(err, EXIT_USAGE, "%s: too large (limit %zu bytes)", what,
+				       b->max);
+		}
+		n = read(fd, b->p + b->len, room);
 		if (n == 0)
 			return 0;
 		if (n < 0) {

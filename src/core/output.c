@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,9 +30,13 @@ int output_write(const char *path, const void *p, size_t n, struct ja_err *err)
 	size_t len;
 	int fd;
 	if (!path || !strcmp(path, "-")) {
-		if (fwrite(p, 1, n, stdout) != n || fflush(stdout) != 0)
-			return err_set(err, EXIT_FAIL, "write error on stdout: %s",
-				       strerror(errno));
+		if (fwrite(p, 1, n, stdout) != n || fflush(stdout) != 0) {
+			int e = errno;
+			/* reported here: drop the rest, or close_stdout reports it again */
+			__fpurge(stdout);
+			clearerr(stdout);
+			return err_set(err, EXIT_FAIL, "write error on stdout: %s", strerror(e));
+		}
 		return 0;
 	}
 	len = strlen(path);
