@@ -6,8 +6,10 @@
 #include "core/opt.h"
 #include "core/output.h"
 #include "core/snapcli.h"
+#include "core/strmap.h"
 #include "core/util.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -22,38 +24,74 @@ const struct opt applet_diff_opts[] = {
     OPT_END,
 };
 
-static void put_list(struct buf *b, const char *key, const struct mfile *const *v, size_t n)
+struct pstr {
+	const char *p;
+	uint32_t len;
+	int dir; /* p is ours: a directory with its '/' */
+};
+
+static int pstr_cmp(const void *a, const void *b)
 {
-	buf_addf(b, "\"%s\":[", key);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_addc(b, ',');
-		json_put_str(b, v[i]->path, v[i]->pathlen);
-	}
-	buf_addc(b, ']');
+	const struct pstr *x = a, *y = b;
+	return utf16_cmp(x->p, x->len, y->p, y->len);
 }
 
-static void put_dirs(struct buf *b, const char *const *v, const uint32_t *len,
-		     const struct mdir *const *dv, size_t n)
+/* "KEY":[...]: the paths of files, and of directories as "dir/", sorted as manifests
+ * sort paths. */
+static void put_list(struct buf *b, const char *key, const struct mfile *const *f, size_t nf,
+		     const struct mdir *const *d, size_t nd)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct buf t = BUF_INIT;
-		buf_add(&t, dv ? dv[i]->path : v[i], dv ? dv[i]->pathlen : len[i]);
-		buf_addc(&t, '/');
-		if (b->p[b->len - 1] != '[')
-			buf_addc(b, ',');
-		json_put_str(b, t.p, t.len);
-		buf_release(&t);
+	struct pstr *v = xcalloc(nf + nd + 1, sizeof(*v));
+	for (size_t i = 0; i < nf; i++)
+		v[i] = (struct pstr){f[i]->path, f[i]->pathlen, 0};
+	for (size_t i = 0; i < nd; i++) {
+		char *s = xmalloc(d[i]->pathlen + 2);
+		memcpy(s, d[i]->path, d[i]->pathlen);
+		memcpy(s + d[i]->pathlen, "/", 2);
+		v[nf + i] = (struct pstr){s, d[i]->pathlen + 1, 1};
 	}
+	qsort(v, nf + nd, sizeof(*v), pstr_cmp);
+	buf_addf(b, "\"%s\":[", key);
+	for (size_t i = 0; i < nf + nd; i++) {
+		if (i)
+			buf_addc(b, ',');
+		json_put_str(b, v[i].p, v[i].len);
+		if (v[i].dir)
+			free((void *)v[i].p);
+	}
+	buf_addc(b, ']');
+	free(v);
 }
 
 /* Drop the entries of m that the selection leaves out, so that files excluded from a
- * tree are not reported as deleted. */
+ * tree are not reported as deleted.  A v2025 manifest lists every ancestor of its
+ * files as a directory: only a directory that had nothing below it is an entry of its
+ * own, and it stays when the walk would list it (no includes, not excluded); the
+ * others follow from the files that remain. */
 static void filter(struct manifest *m, const struct globset *g)
 {
+	struct strmap parents;
 	size_t k = 0;
+	int found;
 	if (!g->ninc && !g->nexc)
 		return;
+	strmap_init(&parents, m->nfiles + m->ndirs + 16);
+	for (size_t i = 0; i < m->nfiles + m->ndirs; i++) {
+		const char *p = i < m->nfiles ? m->files[i].path : m->dirs[i - m->nfiles].path;
+		uint32_t n = i < m->nfiles ? m->files[i].pathlen : m->dirs[i - m->nfiles].pathlen;
+		while (n-- > 1)
+			if (p[n] == '/')
+				strmap_put(&parents, p, n, &found);
+	}
+	for (size_t i = 0; i < m->ndirs; i++) {
+		const struct mdir *d = &m->dirs[i];
+		if (!g->ninc && !strmap_get(&parents, d->path, d->pathlen) &&
+		    globset_selects(g, d->path, d->pathlen))
+			m->dirs[k++] = *d;
+	}
+	m->ndirs = k;
+	strmap_release(&parents);
+	k = 0;
 	for (size_t i = 0; i < m->nfiles; i++)
 		if (globset_selects(g, m->files[i].path, m->files[i].pathlen))
 			m->files[k++] = m->files[i];
@@ -129,16 +167,12 @@ int applet_diff_main(int argc, char **argv)
 			      esc_name(d.deleted[i]->path));
 	if (status) {
 		buf_addc(&enc, '{');
-		put_list(&enc, "new", d.added, d.nadded);
-		enc.len--; /* reopen the list for the new directories ("dir/") */
-		put_dirs(&enc, NULL, NULL, d.dirs_added, d.ndirs_added);
-		buf_adds(&enc, "],");
-		put_list(&enc, "modified", d.modified, d.nmodified);
+		put_list(&enc, "new", d.added, d.nadded, d.dirs_added, d.ndirs_added);
 		buf_addc(&enc, ',');
-		put_list(&enc, "deleted", d.deleted, d.ndeleted);
-		enc.len--;
-		put_dirs(&enc, d.dirs_deleted, d.dirs_deleted_len, NULL, d.ndirs_deleted);
-		buf_adds(&enc, "]}\n");
+		put_list(&enc, "modified", d.modified, d.nmodified, NULL, 0);
+		buf_addc(&enc, ',');
+		put_list(&enc, "deleted", d.deleted, d.ndeleted, d.dirs_deleted, d.ndirs_deleted);
+		buf_adds(&enc, "}\n");
 	} else if (base.ver == MVER_2023 && !d.nadded && !d.nmodified) {
 		infox(1, "no new or modified files: nothing written (an empty v2023 manifest is "
 			 "invalid)");

@@ -33,25 +33,61 @@ static int modified(const struct mfile *a, const struct mfile *b, int by_hash)
 	       (a->flags & MF_RUNNABLE) != (b->flags & MF_RUNNABLE);
 }
 
-/* Every directory of m: explicit ones and ancestors of files (not "/" alone). */
-static void dir_set(const struct manifest *m, struct strmap *set)
+/* Add p[0..len) and every ancestor of it (not "/" alone) to set; stops at the first
+ * one already there, whose ancestors are then there too. */
+static void put_with_ancestors(struct strmap *set, const char *p, uint32_t len)
 {
 	int found;
+	strmap_put(set, p, len, &found);
+	if (found)
+		return;
+	for (uint32_t k = len; k-- > 1;)
+		if (p[k] == '/') {
+			strmap_put(set, p, k, &found);
+			if (found)
+				break;
+		}
+}
+
+/* Every directory of m: explicit ones, their ancestors and those of files. */
+static void dir_set(const struct manifest *m, struct strmap *set)
+{
 	strmap_init(set, m->ndirs + 64);
 	for (size_t i = 0; i < m->ndirs; i++)
 		if (!m->dirs[i].deleted)
-			strmap_put(set, m->dirs[i].path, m->dirs[i].pathlen, &found);
+			put_with_ancestors(set, m->dirs[i].path, m->dirs[i].pathlen);
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct mfile *f = &m->files[i];
-		if (f->flags & MF_DELETED)
-			continue;
-		for (uint32_t k = f->pathlen; k-- > 1;)
+		for (uint32_t k = f->pathlen; !(f->flags & MF_DELETED) && k-- > 1;)
 			if (f->path[k] == '/') {
-				strmap_put(set, f->path, k, &found);
-				if (found)
-					break;
+				put_with_ancestors(set, f->path, k);
+				break;
 			}
 	}
+}
+
+static int dir_cmp(const void *a, const void *b)
+{
+	const struct mdir *x = *(const struct mdir *const *)a, *y = *(const struct mdir *const *)b;
+	return utf16_cmp(x->path, x->pathlen, y->path, y->pathlen);
+}
+
+/* The directories of a that b lacks, sorted, as new struct mdir (freed by diff_release). */
+static size_t dirs_only_in(const struct strmap *a, const struct strmap *b, const struct mdir ***out)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < a->cap; k++)
+		if (a->slots[k].key && !strmap_get(b, a->slots[k].key, a->slots[k].len)) {
+			struct mdir *nd = xmalloc(sizeof(*nd));
+			nd->path = a->slots[k].key;
+			nd->pathlen = (uint32_t)a->slots[k].len;
+			nd->deleted = 0;
+			*out = xrealloc((void *)*out, (n + 1) * sizeof(**out));
+			(*out)[n++] = nd;
+		}
+	if (n)
+		qsort((void *)*out, n, sizeof(**out), dir_cmp);
+	return n;
 }
 
 #define PUSH(arr, n, v)                                                                            \
@@ -86,7 +122,7 @@ int diff_manifests(struct manifest *base, struct manifest *cur, int by_hash, str
 			PUSH(d->added, d->nadded, b);
 			j++;
 		} else {
-			if (modified(a, b, by_hash))
+			if (modified(a, b, by_hash && base->ver == MVER_2023))
 				PUSH(d->modified, d->nmodified, b);
 			i++;
 			j++;
@@ -96,22 +132,8 @@ int diff_manifests(struct manifest *base, struct manifest *cur, int by_hash, str
 		struct strmap bs, cs;
 		dir_set(base, &bs);
 		dir_set(cur, &cs);
-		for (size_t k = 0; k < cs.cap; k++)
-			if (cs.slots[k].key && !strmap_get(&bs, cs.slots[k].key, cs.slots[k].len)) {
-				struct mdir *nd = xmalloc(sizeof(*nd));
-				nd->path = cs.slots[k].key;
-				nd->pathlen = (uint32_t)cs.slots[k].len;
-				nd->deleted = 0;
-				PUSH(d->dirs_added, d->ndirs_added, nd);
-			}
-		for (size_t k = 0; k < bs.cap; k++)
-			if (bs.slots[k].key && !strmap_get(&cs, bs.slots[k].key, bs.slots[k].len)) {
-				PUSH(d->dirs_deleted, d->ndirs_deleted, bs.slots[k].key);
-				d->dirs_deleted_len = xrealloc(d->dirs_deleted_len,
-							       d->ndirs_deleted * sizeof(uint32_t));
-				d->dirs_deleted_len[d->ndirs_deleted - 1] =
-				    (uint32_t)bs.slots[k].len;
-			}
+		d->ndirs_added = dirs_only_in(&cs, &bs, &d->dirs_added);
+		d->ndirs_deleted = dirs_only_in(&bs, &cs, &d->dirs_deleted);
 		strmap_release(&bs);
 		strmap_release(&cs);
 	}
@@ -122,12 +144,13 @@ void diff_release(struct diff_lists *d)
 {
 	for (size_t k = 0; k < d->ndirs_added; k++)
 		free((void *)d->dirs_added[k]);
+	for (size_t k = 0; k < d->ndirs_deleted; k++)
+		free((void *)d->dirs_deleted[k]);
 	free(d->added);
 	free(d->modified);
 	free(d->deleted);
 	free(d->dirs_added);
 	free(d->dirs_deleted);
-	free(d->dirs_deleted_len);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -162,7 +185,8 @@ int diff_to_manifest(const struct manifest *base, const struct manifest *cur,
 		for (size_t k = 0; k < d->ndirs_added; k++)
 			manifest_add_dir(out, d->dirs_added[k]->path, d->dirs_added[k]->pathlen, 0);
 		for (size_t k = 0; k < d->ndirs_deleted; k++)
-			manifest_add_dir(out, d->dirs_deleted[k], d->dirs_deleted_len[k], 1);
+			manifest_add_dir(out, d->dirs_deleted[k]->path, d->dirs_deleted[k]->pathlen,
+					 1);
 	}
 	(void)base;
 	(void)err;

@@ -8,16 +8,17 @@ struct diff_lists {
 	const struct mfile **added, **modified; /* entries of cur */
 	const struct mfile **deleted;		/* entries of base */
 	size_t nadded, nmodified, ndeleted;
-	const struct mdir **dirs_added; /* v2025: directories of cur / base */
-	const char **dirs_deleted;
-	uint32_t *dirs_deleted_len;
+	/* v2025: directories present (listed, or with anything below them) only in cur /
+	 * only in base; owned by the lists, paths borrowed from cur / base */
+	const struct mdir **dirs_added, **dirs_deleted;
 	size_t ndirs_added, ndirs_deleted;
 };
 
-/* Compare base and cur (same version).  by_hash: a file is modified only when its
- * content differs (the Python tool's --force-rehash); else size, mtime (+-1 us),
- * content, symlink target and runnable bit all count.  Lists point into base and
- * cur, sorted by path; release with diff_release. */
+/* Compare base and cur (same version).  Size, mtime (+-1 us), content, symlink target
+ * and runnable bit all count; by_hash with v2023: only the content (the Python tool's
+ * --force-rehash).  A v2025 DIFF must compose back into cur, so there by_hash only says
+ * how cur was read.  Lists point into base and cur, sorted by path (UTF-16 order);
+ * release with diff_release. */
 int diff_manifests(struct manifest *base, struct manifest *cur, int by_hash, struct diff_lists *d,
 		   struct ja_err *err);
 void diff_release(struct diff_lists *d);

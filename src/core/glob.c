@@ -7,14 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Next code point of a UTF-8 string (s < end); advances *s. */
+/* Next code point of a UTF-8 string (s < end); advances *s.  A byte that does not start
+ * a valid sequence is one code point, U+DC00 + byte, as Python's surrogateescape
+ * decoding of a file name makes it. */
 static uint32_t next_cp(const char **s, const char *end)
 {
 	const unsigned char *p = (const unsigned char *)*s;
 	uint32_t c = p[0];
-	size_t k = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	size_t k = c < 0x80 ? 1 : c < 0xc2 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 0;
 	if ((size_t)(end - *s) < k)
-		k = 1;
+		k = 0;
+	for (size_t i = 1; i < k; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			k = 0;
+	if (k == 0) {
+		*s += 1;
+		return 0xdc00 + c;
+	}
 	if (k == 2)
 		c = (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu);
 	else if (k == 3)
@@ -107,6 +116,11 @@ static int match_comp(const char *pat, const char *pend, const char *s, const ch
 	return pat == pend;
 }
 
+static int is_dstar(const char *part)
+{
+	return part[0] == '*' && part[1] == '*' && !part[2];
+}
+
 int glob_compile(struct glob_pat *g, const char *pattern, struct ja_err *err)
 {
 	const char *p = pattern;
@@ -140,6 +154,7 @@ int glob_compile(struct glob_pat *g, const char *pattern, struct ja_err *err)
 		glob_release(g);
 		return err_set(err, EXIT_USAGE, "glob '%s' selects nothing", esc_name(pattern));
 	}
+	g->dironly = pattern[strlen(pattern) - 1] == '/' || is_dstar(g->parts[g->n - 1]);
 	return 0;
 }
 
@@ -152,41 +167,46 @@ void glob_release(struct glob_pat *g)
 	memset(g, 0, sizeof(*g));
 }
 
-static int match_from(const struct glob_pat *g, size_t pi, const char *s, const char *end)
-{
-	while (pi < g->n) {
-		const char *part = g->parts[pi], *slash;
-		if (!strcmp(part, "**")) {
-			/* zero or more directories: try every split, but never eat the file name */
-			if (pi + 1 == g->n)
-				return 0; /* a trailing '**' selects directories only */
-			for (;;) {
-				if (match_from(g, pi + 1, s, end))
-					return 1;
-				slash = memchr(s, '/', (size_t)(end - s));
-				if (!slash)
-					return 0;
-				s = slash + 1;
-			}
-		}
-		if (s >= end)
-			return 0;
-		slash = memchr(s, '/', (size_t)(end - s));
-		if (!match_comp(part, part + strlen(part), s, slash ? slash : end))
-			return 0;
-		if (pi + 1 == g->n)
-			return !slash;
-		if (!slash)
-			return 0;
-		s = slash + 1;
-		pi++;
-	}
-	return 0;
-}
-
+/* Components are matched like characters in match_comp: every part but '**' matches
+ * exactly one component, so when a part fails only the last '**' needs to take one
+ * more directory.  Linear in the path for any number of '**' (no split is retried). */
 int glob_match(const struct glob_pat *g, const char *p, size_t len)
 {
-	return match_from(g, 0, p, p + len);
+	const char *s = p, *end = p + len, *star_s = NULL;
+	size_t pi = 0, star_pi = 0;
+	int done = 0, star = 0; /* done: every component consumed */
+	if (g->dironly || !len)
+		return 0;
+	for (;;) {
+		const char *e;
+		if (pi < g->n && is_dstar(g->parts[pi])) {
+			star = 1;
+			star_pi = ++pi;
+			star_s = s;
+			continue;
+		}
+		if (done && pi == g->n)
+			return 1;
+		if (!done && pi < g->n) {
+			e = memchr(s, '/', (size_t)(end - s));
+			if (!e)
+				e = end;
+			if (match_comp(g->parts[pi], g->parts[pi] + strlen(g->parts[pi]), s, e)) {
+				pi++;
+				if (e == end)
+					done = 1;
+				else
+					s = e + 1;
+				continue;
+			}
+		}
+		/* a '**' matches directories only: it never takes the last component */
+		if (!star || !(e = memchr(star_s, '/', (size_t)(end - star_s))))
+			return 0;
+		s = star_s = e + 1;
+		pi = star_pi;
+		done = 0;
+	}
 }
 
 void globset_init(struct globset *s)

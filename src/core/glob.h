@@ -1,7 +1,7 @@
 /* glob.h - file selection with the Python tool's rules (pathlib.Path.glob, spec §7.1):
  * '*', '?' and '[...]' match within one path component, a component that is exactly
  * '**' matches zero or more directories, matching is case-sensitive, hidden files are
- * matched, and a pattern ending in '**' selects no files. */
+ * matched, and a pattern ending in '**' or '/' selects no files (directories only). */
 #ifndef JA_GLOB_H
 #define JA_GLOB_H
 
@@ -11,7 +11,8 @@
 struct glob_pat {
 	char **parts; /* components, owned */
 	size_t n;
-	char *text; /* the pattern as given, owned */
+	int dironly; /* ends in '**' or '/': pathlib yields directories only */
+	char *text;  /* the pattern as given, owned */
 };
 
 struct globset {

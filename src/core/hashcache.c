@@ -15,7 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PRUNE_DAYS 30
+#define PRUNE_DAYS   30
+#define BUSY_SECONDS 30 /* as long as the busy timeout */
 
 struct hrow {
 	const char *path, *value;
@@ -49,15 +50,40 @@ static void hc_warn(struct hashcache *hc, const char *fmt, ...)
 		hc->warn(hc->ctx, msg);
 }
 
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* sqlite3_exec, retried while another process holds the lock: where waiting could
+ * deadlock (switching a new file to WAL, creating the table) SQLite answers BUSY at
+ * once instead of calling the busy handler, and several ja processes starting on a
+ * fresh cache meet exactly there. */
 static int exec(struct hashcache *hc, const char *sql)
 {
 	char *msg = NULL;
-	if (sqlite3_exec(hc->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	double until = mono() + BUSY_SECONDS;
+	int rc;
+	while ((rc = sqlite3_exec(hc->db, sql, NULL, NULL, &msg)) == SQLITE_BUSY &&
+	       mono() < until) {
+		sqlite3_free(msg);
+		msg = NULL;
+		usleep(5000);
+	}
+	if (rc != SQLITE_OK) {
 		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file), msg ? msg : "error");
 		sqlite3_free(msg);
 		return -1;
 	}
 	return 0;
+}
+
+static int damaged(int rc)
+{
+	rc &= 0xff;
+	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
 }
 
 static int mkdirs(const char *dir)
@@ -88,8 +114,8 @@ static int open_db(struct hashcache *hc)
 		return -1;
 	}
 	sqlite3_busy_timeout(hc->db, 30000);
+	/* damage past the schema shows when a statement reads it (load, flush) */
 	if (exec(hc, "PRAGMA journal_mode=WAL") < 0 || exec(hc, "PRAGMA synchronous=NORMAL") < 0 ||
-	    exec(hc, "PRAGMA quick_check(1)") < 0 ||
 	    exec(hc, "CREATE TABLE IF NOT EXISTS hashes_v2 (path BLOB PRIMARY KEY, "
 		     "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, "
 		     "chunked INTEGER NOT "
@@ -98,7 +124,29 @@ static int open_db(struct hashcache *hc)
 		rc = sqlite3_errcode(hc->db);
 		sqlite3_close(hc->db);
 		hc->db = NULL;
-		return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? -2 : -1;
+		return damaged(rc) ? -2 : -1;
+	}
+	return 0;
+}
+
+/* A damaged file: move it aside (with its WAL) and start an empty cache. */
+static int rebuild(struct hashcache *hc)
+{
+	char *aside = xmalloc(strlen(hc->file) + 16);
+	if (hc->db) {
+		sqlite3_close(hc->db);
+		hc->db = NULL;
+	}
+	sprintf(aside, "%s.corrupt", hc->file);
+	if (rename(hc->file, aside) == 0) {
+		hc_warn(hc, "hash cache rebuilt (the damaged file is %s)", esc_name(aside));
+		unlink(strcat(strcpy(aside, hc->file), "-wal"));
+		unlink(strcat(strcpy(aside, hc->file), "-shm"));
+	}
+	free(aside);
+	if (open_db(hc) < 0) {
+		hc_warn(hc, "hash cache %s unusable: going on without it", esc_name(hc->file));
+		return -1;
 	}
 	return 0;
 }
@@ -138,22 +186,9 @@ struct hashcache *hashcache_open(const char *dir, void (*warn)(void *, const cha
 		hashcache_close(hc);
 		return NULL;
 	}
-	if (orc == -2) {
-		/* a damaged file: move it aside and start over once */
-		char *aside = xmalloc(strlen(hc->file) + 16);
-		sprintf(aside, "%s.corrupt", hc->file);
-		if (rename(hc->file, aside) == 0) {
-			hc_warn(hc, "hash cache rebuilt (the damaged file is %s)", esc_name(aside));
-			unlink(strcat(strcpy(aside, hc->file), "-wal"));
-			unlink(strcat(strcpy(aside, hc->file), "-shm"));
-		}
-		free(aside);
-		if (open_db(hc) < 0) {
-			hc_warn(hc, "hash cache %s unusable: going on without it",
-				esc_name(hc->file));
-			hashcache_close(hc);
-			return NULL;
-		}
+	if (orc == -2 && rebuild(hc) < 0) {
+		hashcache_close(hc);
+		return NULL;
 	}
 	return hc;
 }
@@ -162,7 +197,7 @@ void hashcache_load(struct hashcache *hc, const char *root)
 {
 	sqlite3_stmt *st = NULL;
 	struct buf lo = BUF_INIT, hi = BUF_INIT;
-	int rc;
+	int rc = SQLITE_OK;
 	if (!hc || !hc->db)
 		return;
 	buf_adds(&lo, root);
@@ -175,8 +210,8 @@ void hashcache_load(struct hashcache *hc, const char *root)
 		"SELECT path, size, mtime_ns, chunked, value, ctime_ns, seen FROM hashes_v2 "
 		"WHERE path >= ?1 AND path < ?2",
 		-1, &st, NULL) != SQLITE_OK) {
-		hc_warn(hc, "hash cache %s: %s (going on without it)", esc_name(hc->file),
-			sqlite3_errmsg(hc->db));
+		rc = sqlite3_errcode(hc->db);
+		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file), sqlite3_errmsg(hc->db));
 		goto out;
 	}
 	sqlite3_bind_blob(st, 1, lo.p, (int)lo.len, SQLITE_STATIC);
@@ -208,6 +243,13 @@ out:
 	sqlite3_finalize(st);
 	buf_release(&lo);
 	buf_release(&hi);
+	if (damaged(rc)) {
+		/* nothing read from a damaged file is trusted */
+		hc->nrows = 0;
+		strmap_release(&hc->map);
+		strmap_init(&hc->map, 16);
+		rebuild(hc);
+	}
 }
 
 int hashcache_get(struct hashcache *hc, const char *abspath, int64_t size, int64_t mtime_ns,
@@ -249,21 +291,22 @@ void hashcache_put(struct hashcache *hc, const char *abspath, int64_t size, int6
 	pthread_mutex_unlock(&hc->lock);
 }
 
-static void flush(struct hashcache *hc)
+/* Write the queue in one transaction; the SQLite code of a failure, else SQLITE_OK. */
+static int write_queue(struct hashcache *hc)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t now = (int64_t)time(NULL);
-	if (!hc->nq)
-		return;
+	int rc;
 	if (exec(hc, "BEGIN IMMEDIATE") < 0)
-		return;
+		return sqlite3_errcode(hc->db);
 	if (sqlite3_prepare_v2(hc->db,
 			       "INSERT OR REPLACE INTO hashes_v2 (path, size, mtime_ns, chunked, "
 			       "value, seen, ctime_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 			       -1, &st, NULL) != SQLITE_OK) {
+		rc = sqlite3_errcode(hc->db);
 		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file), sqlite3_errmsg(hc->db));
 		exec(hc, "ROLLBACK");
-		return;
+		return rc;
 	}
 	for (size_t i = 0; i < hc->nq; i++) {
 		const struct hrow *r = &hc->q[i];
@@ -275,11 +318,12 @@ static void flush(struct hashcache *hc)
 		sqlite3_bind_int64(st, 6, now);
 		sqlite3_bind_int64(st, 7, r->ctime_ns);
 		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = sqlite3_errcode(hc->db);
 			hc_warn(hc, "hash cache %s: %s", esc_name(hc->file),
 				sqlite3_errmsg(hc->db));
 			sqlite3_finalize(st);
 			exec(hc, "ROLLBACK");
-			return;
+			return rc;
 		}
 		sqlite3_reset(st);
 	}
@@ -289,9 +333,19 @@ static void flush(struct hashcache *hc)
 		char sql[128];
 		snprintf(sql, sizeof(sql), "DELETE FROM hashes_v2 WHERE seen < %lld",
 			 (long long)(now - PRUNE_DAYS * 86400LL));
-		exec(hc, sql);
+		if (exec(hc, sql) < 0) {
+			rc = sqlite3_errcode(hc->db);
+			exec(hc, "ROLLBACK");
+			return rc;
+		}
 	}
-	exec(hc, "COMMIT");
+	return exec(hc, "COMMIT") < 0 ? sqlite3_errcode(hc->db) : SQLITE_OK;
+}
+
+static void flush(struct hashcache *hc)
+{
+	if (hc->nq && damaged(write_queue(hc)) && rebuild(hc) == 0)
+		write_queue(hc);
 }
 
 void hashcache_close(struct hashcache *hc)

@@ -164,8 +164,10 @@ void progress_add(struct progress *p, uint64_t bytes, uint64_t files)
 void progress_finish(struct progress *p)
 {
 	pthread_mutex_lock(&p->lock);
-	/* the last regular report may already have said 100 (not for the bar: it clears) */
-	if (!p->reported_final && p->mode != PROG_NONE && (p->mode == PROG_BAR || !p->last_full)) {
+	/* the last regular OpenJD line may already have said 100; the bar still clears and
+	 * a JSON stream always ends with its "done" event */
+	if (!p->reported_final && p->mode != PROG_NONE &&
+	    (p->mode != PROG_OPENJD || !p->last_full)) {
 		report(p, now_s(), 1);
 		p->reported_final = 1;
 	}

@@ -106,6 +106,7 @@ struct walker {
 	struct buf path; /* current relative path */
 	struct frame *st;
 	size_t depth, cap;
+	char *realroot; /* the root with symlinks resolved (WALK_PRESERVE), or NULL */
 };
 
 static void warn(struct walker *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -119,6 +120,33 @@ static void warn(struct walker *k, const char *fmt, ...)
 	k->w->nwarnings++;
 	if (k->o->warn)
 		k->o->warn(k->o->warn_ctx, msg);
+}
+
+/* An entry that cannot be read: -1 with err, or 0 after a warning (--skip-unreadable). */
+static int unreadable(struct walker *k, int e)
+{
+	if (k->o->skip_unreadable) {
+		warn(k, "%s: %s: skipped", esc_name(k->path.p), strerror(e));
+		return 0;
+	}
+	return err_set(k->err, EXIT_FAIL, "%s: %s", esc_name(k->path.p), strerror(e));
+}
+
+/* A selected entry needs a UTF-8 path (manifests hold UTF-8): 0 when it has one, 1 when
+ * it is skipped with a warning, -1 with err.  The whole path is checked, so a bad name
+ * matters only for what the selection takes (the Python tool fails only on those). */
+static int bad_name(struct walker *k)
+{
+	if (utf8_valid(k->path.p, k->path.len))
+		return 0;
+	if (k->o->skip_unreadable) {
+		warn(k, "%s: name is not valid UTF-8: skipped", esc_name(k->path.p));
+		return 1;
+	}
+	return err_set(k->err, EXIT_FAIL,
+		       "%s: file name is not valid UTF-8 (manifests hold UTF-8; rename it "
+		       "or use --skip-unreadable)",
+		       esc_name(k->path.p));
 }
 
 static struct went *add(struct walker *k, int type)
@@ -148,12 +176,35 @@ static void set_stat(struct went *e, const struct stat *st)
 	e->exec = (st->st_mode & 0111) != 0;
 }
 
-/* Lexically resolve a link target; NULL when it leaves the root. Caller frees. */
+/* Where the kernel takes the absolute path p: its parent directory with every symlink
+ * resolved, plus the last name (itself a link is an entry of its own).  NULL when the
+ * parent does not exist (a dangling target) or the path is too long.  Caller frees. */
+static char *real_location(const char *p)
+{
+	const char *slash = strrchr(p, '/'), *last = slash + 1;
+	char *dir, *rd, *out;
+	if (!*last || !strcmp(last, ".") || !strcmp(last, ".."))
+		return realpath(p, NULL);
+	dir = xstrndup(p, slash == p ? 1 : (size_t)(slash - p));
+	rd = realpath(dir, NULL);
+	free(dir);
+	if (!rd)
+		return NULL;
+	out = xmalloc(strlen(rd) + strlen(last) + 2);
+	sprintf(out, "%s%s%s", rd, strcmp(rd, "/") ? "/" : "", last);
+	free(rd);
+	return out;
+}
+
+/* The target of a link relative to the root, NULL when it leaves the root.  Resolved
+ * where it exists (a target that is inside only on paper, through a directory link
+ * that leaves the tree, escapes), lexically where it does not.  Caller frees. */
 static char *inside_target(struct walker *k, const char *target)
 {
 	struct buf b = BUF_INIT;
 	char *abs, *r = NULL;
-	size_t rl = strlen(k->w->root);
+	const char *root = k->w->root;
+	size_t rl;
 	if (target[0] == '/') {
 		buf_adds(&b, target);
 	} else {
@@ -163,10 +214,15 @@ static char *inside_target(struct walker *k, const char *target)
 		buf_add(&b, k->path.p, k->st[k->depth - 1].plen);
 		buf_adds(&b, target);
 	}
-	abs = path_absolute(b.p);
-	if (!strcmp(k->w->root, "/"))
+	abs = k->realroot ? real_location(b.p) : NULL;
+	if (abs)
+		root = k->realroot;
+	else
+		abs = path_absolute(b.p);
+	rl = strlen(root);
+	if (!strcmp(root, "/"))
 		r = abs[1] ? xstrdup(abs + 1) : NULL;
-	else if (!strncmp(abs, k->w->root, rl) && abs[rl] == '/' && abs[rl + 1])
+	else if (!strncmp(abs, root, rl) && abs[rl] == '/' && abs[rl + 1])
 		r = xstrdup(abs + rl + 1);
 	free(abs);
 	buf_release(&b);
@@ -178,15 +234,16 @@ static int do_link(struct walker *k, int dfd, const char *name)
 	struct stat st;
 	char *target;
 	ssize_t n;
+	int r;
 	if (k->o->links == WALK_SKIP || !selected(k))
 		return 0;
+	if ((r = bad_name(k)))
+		return r < 0 ? -1 : 0;
 	if (k->o->links == WALK_PRESERVE) {
 		char buf[PATH_MAX + 1];
 		n = readlinkat(dfd, name, buf, sizeof(buf) - 1);
-		if (n < 0) {
-			warn(k, "%s: cannot read link: %s", esc_name(k->path.p), strerror(errno));
-			return 0;
-		}
+		if (n < 0)
+			return unreadable(k, errno);
 		buf[n] = 0;
 		target = inside_target(k, buf);
 		if (target) {
@@ -196,7 +253,12 @@ static int do_link(struct walker *k, int dfd, const char *name)
 			return 0;
 		}
 	}
-	if (fstatat(dfd, name, &st, 0) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstatat(dfd, name, &st, 0) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+			return unreadable(k, errno); /* the Python tool fails there too */
+		st.st_mode = 0;			     /* dangling or a loop */
+	}
+	if (!S_ISREG(st.st_mode)) {
 		/* dangling, a loop, or a directory: the Python tool skips these silently */
 		if (k->o->links == WALK_PRESERVE)
 			warn(k, "%s: symlink leaves the tree and is not a file: skipped",
@@ -229,23 +291,12 @@ static int push(struct walker *k, int fd)
 static int entry(struct walker *k, struct dirent *de)
 {
 	struct frame *f = &k->st[k->depth - 1];
-	int dfd = dirfd(f->d), type = de->d_type;
+	int dfd = dirfd(f->d), type = de->d_type, r;
 	struct stat st;
 	f->nonempty = 1;
-	if (!utf8_valid(de->d_name, strlen(de->d_name))) {
-		if (k->o->skip_unreadable) {
-			warn(k, "%s: name is not valid UTF-8: skipped", esc_name(k->path.p));
-			return 0;
-		}
-		return err_set(k->err, EXIT_FAIL,
-			       "%s: file name is not valid UTF-8 (manifests hold UTF-8; rename it "
-			       "or use --skip-unreadable)",
-			       esc_name(k->path.p));
-	}
 	if (type == DT_UNKNOWN) {
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return err_set(k->err, EXIT_FAIL, "%s: %s", esc_name(k->path.p),
-				       strerror(errno));
+			return errno == ENOENT ? 0 : unreadable(k, errno);
 		type = S_ISDIR(st.st_mode)   ? DT_DIR
 		       : S_ISREG(st.st_mode) ? DT_REG
 		       : S_ISLNK(st.st_mode) ? DT_LNK
@@ -255,14 +306,8 @@ static int entry(struct walker *k, struct dirent *de)
 	case DT_DIR: {
 		int fd = openat(dfd, de->d_name,
 				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0 || push(k, fd) < 0) {
-			if (k->o->skip_unreadable) {
-				warn(k, "%s: %s: skipped", esc_name(k->path.p), strerror(errno));
-				return 0;
-			}
-			return err_set(k->err, EXIT_FAIL, "%s: %s", esc_name(k->path.p),
-				       strerror(errno));
-		}
+		if (fd < 0 || push(k, fd) < 0)
+			return unreadable(k, errno);
 		buf_addc(&k->path, '/');
 		k->st[k->depth - 1].plen = k->path.len;
 		return 0;
@@ -270,12 +315,10 @@ static int entry(struct walker *k, struct dirent *de)
 	case DT_REG:
 		if (!selected(k))
 			return 0;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				return 0; /* removed meanwhile */
-			return err_set(k->err, EXIT_FAIL, "%s: %s", esc_name(k->path.p),
-				       strerror(errno));
-		}
+		if ((r = bad_name(k)))
+			return r < 0 ? -1 : 0;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return errno == ENOENT ? 0 : unreadable(k, errno); /* ENOENT: removed */
 		if (!S_ISREG(st.st_mode))
 			return 0;
 		set_stat(add(k, WENT_FILE), &st);
@@ -308,9 +351,12 @@ int walk_tree(const char *root, const struct walk_opts *o, struct walk *w, struc
 		return err_set(err, EXIT_USAGE, "%s: not a directory", esc_name(root));
 	}
 	w->rootfd = dup(fd);
+	if (o->links == WALK_PRESERVE)
+		k.realroot = realpath(root, NULL);
 	buf_init(&k.path, BUF_UNLIMITED);
 	if (push(&k, fd) < 0) {
 		buf_release(&k.path);
+		free(k.realroot);
 		return err_set(err, EXIT_FAIL, "%s: %s", esc_name(root), strerror(errno));
 	}
 	while (k.depth && !rc) {
@@ -332,8 +378,14 @@ int walk_tree(const char *root, const struct walk_opts *o, struct walk *w, struc
 				if (!o->globs ||
 				    (!o->globs->ninc &&
 				     globset_selects(o->globs, k.path.p, k.path.len))) {
+					int r = bad_name(&k);
+					if (r < 0) {
+						rc = -1;
+						break;
+					}
 					k.depth--; /* the entry belongs to the parent */
-					add(&k, WENT_DIR);
+					if (!r)
+						add(&k, WENT_DIR);
 					k.depth++;
 				}
 				k.path.len++;
@@ -357,6 +409,7 @@ int walk_tree(const char *root, const struct walk_opts *o, struct walk *w, struc
 	while (k.depth)
 		closedir(k.st[--k.depth].d);
 	free(k.st);
+	free(k.realroot);
 	buf_release(&k.path);
 	return rc;
 }

@@ -5,11 +5,13 @@
  * never descended.  What happens to other symlinks is the caller's choice:
  *   WALK_FOLLOW    a link to a regular file is listed under the link's path with
  *                  the target's size and mtime (the Python tool's v2023 rule);
- *                  links to directories, dangling links and loops are skipped.
- *   WALK_PRESERVE  a link whose target stays inside the root is listed as a link
- *                  with its target relative to the root; a link that escapes is
- *                  followed when it points at a file (and reported), else skipped
- *                  and reported.
+ *                  links to directories, dangling links and loops are skipped; a
+ *                  target that cannot be reached (EACCES) is an unreadable entry.
+ *   WALK_PRESERVE  a link whose target stays inside the root (resolved as far as it
+ *                  exists, so a detour through a directory link that leaves the
+ *                  tree counts as leaving) is listed as a link with its target
+ *                  relative to the root; a link that escapes is followed when it
+ *                  points at a file (and reported), else skipped and reported.
  *   WALK_SKIP      symlinks are ignored.
  */
 #ifndef JA_WALK_H
@@ -41,7 +43,7 @@ struct went {
 struct walk_opts {
 	enum walk_links links;
 	int empty_dirs;		     /* list empty directories (v2025) */
-	int skip_unreadable;	     /* unreadable dirs and non-UTF-8 names: warn, go on */
+	int skip_unreadable;	     /* unreadable entries and non-UTF-8 names: warn, go on */
 	const struct globset *globs; /* selection; NULL = everything */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
@@ -57,7 +59,8 @@ struct walk {
 };
 
 /* Walk root into w (initialised here; release with walk_release).  -1 with err on an
- * unreadable root, an unreadable directory or a bad name (unless skip_unreadable). */
+ * unreadable root, an unreadable entry, or a selected path that is not UTF-8 (unless
+ * skip_unreadable). */
 int walk_tree(const char *root, const struct walk_opts *o, struct walk *w, struct ja_err *err);
 void walk_release(struct walk *w);
 
