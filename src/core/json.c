@@ -69,7 +69,7 @@ static void skip_ws(struct jp *jp)
 
 const char *jp_type_name(enum jtype t)
 {
-	static const char *n[] = {"nothing", "an object", "an array", "a string",
+	static const char *n[] = {"nothing",  "an object", "an array", "a string",
 				  "a number", "a boolean", "null"};
 	return n[t];
 }
@@ -82,14 +82,20 @@ enum jtype jp_peek(struct jp *jp)
 	if (jp->p >= jp->end)
 		return J_NONE;
 	switch (*jp->p) {
-	case '{': return J_OBJ;
-	case '[': return J_ARR;
-	case '"': return J_STR;
+	case '{':
+		return J_OBJ;
+	case '[':
+		return J_ARR;
+	case '"':
+		return J_STR;
 	case 't':
-	case 'f': return J_BOOL;
-	case 'n': return J_NULL;
+	case 'f':
+		return J_BOOL;
+	case 'n':
+		return J_NULL;
 	case '-':
-	case '0' ... '9': return J_NUM;
+	case '0' ... '9':
+		return J_NUM;
 	}
 	return J_NONE;
 }
@@ -374,14 +380,30 @@ int jp_str(struct jp *jp, const char **s, size_t *len)
 				return jp_fail(jp, "unterminated string");
 			}
 			switch (p[1]) {
-			case '"': buf_addc(&jp->str, '"'); break;
-			case '\\': buf_addc(&jp->str, '\\'); break;
-			case '/': buf_addc(&jp->str, '/'); break;
-			case 'b': buf_addc(&jp->str, '\b'); break;
-			case 'f': buf_addc(&jp->str, '\f'); break;
-			case 'n': buf_addc(&jp->str, '\n'); break;
-			case 'r': buf_addc(&jp->str, '\r'); break;
-			case 't': buf_addc(&jp->str, '\t'); break;
+			case '"':
+				buf_addc(&jp->str, '"');
+				break;
+			case '\\':
+				buf_addc(&jp->str, '\\');
+				break;
+			case '/':
+				buf_addc(&jp->str, '/');
+				break;
+			case 'b':
+				buf_addc(&jp->str, '\b');
+				break;
+			case 'f':
+				buf_addc(&jp->str, '\f');
+				break;
+			case 'n':
+				buf_addc(&jp->str, '\n');
+				break;
+			case 'r':
+				buf_addc(&jp->str, '\r');
+				break;
+			case 't':
+				buf_addc(&jp->str, '\t');
+				break;
 			case 'u':
 				if (read_u4(jp, (const char *)p + 2, &cp) < 0) {
 					jp->p = (const char *)p;
@@ -397,8 +419,8 @@ int jp_str(struct jp *jp, const char **s, size_t *len)
 					    read_u4(jp, (const char *)p + 8, &lo) < 0 ||
 					    lo < 0xdc00 || lo > 0xdfff) {
 						jp->p = (const char *)p;
-						return jp_fail(jp, "lone surrogate \\u%04x in string",
-							       cp);
+						return jp_fail(
+						    jp, "lone surrogate \\u%04x in string", cp);
 					}
 					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 					p += 6;

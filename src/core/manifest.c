@@ -13,8 +13,8 @@
 #define EXPAND_SLACK ((size_t)64 << 20) /* expansion budget: 64 MiB + 128 x input */
 
 static const char *const spec_strings[2][2] = {
-	{"relative-manifest-snapshot-beta-2025-12", "relative-manifest-diff-beta-2025-12"},
-	{"absolute-manifest-snapshot-beta-2025-12", "absolute-manifest-diff-beta-2025-12"},
+    {"relative-manifest-snapshot-beta-2025-12", "relative-manifest-diff-beta-2025-12"},
+    {"absolute-manifest-snapshot-beta-2025-12", "absolute-manifest-diff-beta-2025-12"},
 };
 
 /* A name quoted in a message: escaped, and cut so that the message says what is wrong. */
@@ -74,7 +74,7 @@ struct mdir *manifest_add_dir(struct manifest *m, const char *path, size_t len, 
 	d = &m->dirs[m->ndirs++];
 	d->path = manifest_strdup(m, path, len);
 	d->pathlen = (uint32_t)len;
-	d->deleted = (uint8_t)!!deleted;
+	d->deleted = (uint8_t) !!deleted;
 	return d;
 }
 
@@ -202,7 +202,7 @@ struct rawent {
 	unsigned keys;
 	const char *sym_raw; /* unexpanded symlink target */
 	uint32_t sym_len;
-	uint8_t sym_g3;      /* target came as {"target": ...} */
+	uint8_t sym_g3; /* target came as {"target": ...} */
 };
 
 struct dec {
@@ -212,11 +212,11 @@ struct dec {
 	const char *mver, *sver, *halg, *parent;
 	int has_total, has_paths, has_files, has_dirs, parent_null;
 	int64_t total, chunk_size;
-	struct rawent *raw;    /* parallel to m->files */
+	struct rawent *raw; /* parallel to m->files */
 	size_t capraw;
-	unsigned *dirkeys;     /* K_PATH/K_NAME/K_DELETE per dir */
+	unsigned *dirkeys; /* K_PATH/K_NAME/K_DELETE per dir */
 	size_t capdirkeys;
-	const char *arr;       /* "paths" or "files" */
+	const char *arr;	 /* "paths" or "files" */
 	size_t expanded, budget; /* bytes of names made by $N/ expansion, and their cap */
 };
 
@@ -252,7 +252,8 @@ static int alnum(const char *s)
 	if (!*s)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9')))
 			return 0;
 	return 1;
 }
@@ -550,9 +551,10 @@ static int parse_top(struct dec *d)
 			kn = "fileChunkSizeBytes";
 			rc = jp_int(&d->jp, &d->chunk_size);
 			if (!rc && d->chunk_size != CHUNK_SIZE && d->chunk_size != -1)
-				rc = err_set(d->err, EXIT_USAGE,
-					     "unsupported chunk size %lld (ja reads 268435456 or -1)",
-					     (long long)d->chunk_size);
+				rc = err_set(
+				    d->err, EXIT_USAGE,
+				    "unsupported chunk size %lld (ja reads 268435456 or -1)",
+				    (long long)d->chunk_size);
 		} else if (key_is(k, n, "paths")) {
 			if (d->has_files)
 				return err_set(d->err, EXIT_USAGE, "both \"paths\" and \"files\"");
@@ -631,8 +633,9 @@ static int set_version(struct dec *d)
 			       "specificationVersion: unknown specification \"%s\"",
 			       msg_name(d->sver));
 	}
-	return err_set(d->err, EXIT_USAGE, "not a manifest: missing the required "
-					   "\"manifestVersion\" field");
+	return err_set(d->err, EXIT_USAGE,
+		       "not a manifest: missing the required "
+		       "\"manifestVersion\" field");
 }
 
 /* 1 if p[0..len) has an empty component other than a leading "/" ("a//b", "a/", "/"):
@@ -729,13 +732,14 @@ static int validate_2023(struct dec *d)
 	if (!d->has_paths)
 		return err_set(d->err, EXIT_USAGE, "missing the required \"paths\" field");
 	if (m->nfiles == 0)
-		return err_set(d->err, EXIT_USAGE, "paths: empty (a v2023 manifest lists at "
-						   "least one file)");
+		return err_set(d->err, EXIT_USAGE,
+			       "paths: empty (a v2023 manifest lists at "
+			       "least one file)");
 	m->ndirs = 0; /* an unknown key in v2023, parsed before the version was known */
 	for (size_t i = 0; i < m->nfiles; i++) {
 		struct mfile *f = &m->files[i];
 		unsigned k = d->raw[i].keys;
-		const char *miss = !(k & K_PATH)   ? "path"
+		const char *miss = !(k & K_PATH)    ? "path"
 				   : !(k & K_HASH)  ? "hash"
 				   : !(k & K_SIZE)  ? "size"
 				   : !(k & K_MTIME) ? "mtime"
@@ -763,14 +767,14 @@ static int validate_file_2025(struct dec *d, size_t i, int strict)
 		if (m->type != MTYPE_DIFF)
 			return err_set(d->err, EXIT_USAGE, "delete marker in a snapshot manifest");
 		if (k & ~(K_NAME | K_PATH | K_DELETE))
-			return err_set(d->err, EXIT_USAGE,
-				       "a deleted entry carries only its name");
+			return err_set(d->err, EXIT_USAGE, "a deleted entry carries only its name");
 		f->size = f->mtime = 0;
 	} else {
 		if (content != 1)
 			return err_set(d->err, EXIT_USAGE,
-				       content ? "more than one of hash, chunkhashes, symlink"
-					       : "missing \"hash\", \"chunkhashes\" or \"symlink\"");
+				       content
+					   ? "more than one of hash, chunkhashes, symlink"
+					   : "missing \"hash\", \"chunkhashes\" or \"symlink\"");
 		if (k & K_SYMLINK) {
 			if (k & (K_SIZE | K_MTIME | K_RUNNABLE))
 				return err_set(d->err, EXIT_USAGE,
@@ -946,8 +950,9 @@ int manifest_load(struct manifest *m, const char *path, struct ja_err *err)
 static int encode_2023(struct manifest *m, struct buf *o, struct ja_err *err)
 {
 	if (m->nfiles == 0)
-		return err_set(err, EXIT_USAGE, "an empty v2023 manifest is invalid (the format "
-						"requires at least one file)");
+		return err_set(err, EXIT_USAGE,
+			       "an empty v2023 manifest is invalid (the format "
+			       "requires at least one file)");
 	manifest_sort_files(m);
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct mfile *f = &m->files[i];
@@ -961,8 +966,8 @@ static int encode_2023(struct manifest *m, struct buf *o, struct ja_err *err)
 		if (!utf8_valid(f->path, f->pathlen))
 			return err_set(err, EXIT_USAGE, "%s: path is not valid UTF-8",
 				       esc_name(f->path));
-		if (i && !utf16_cmp(f->path, f->pathlen, m->files[i - 1].path,
-				    m->files[i - 1].pathlen))
+		if (i &&
+		    !utf16_cmp(f->path, f->pathlen, m->files[i - 1].path, m->files[i - 1].pathlen))
 			return err_set(err, EXIT_USAGE, "duplicate path \"%s\"", esc_name(f->path));
 	}
 	buf_adds(o, "{\"hashAlg\":\"xxh128\",\"manifestVersion\":\"2023-03-03\",\"paths\":[");
@@ -998,7 +1003,7 @@ static int dirset_add(struct dirset *s, const char *p, uint32_t len, int deleted
 	int found;
 	size_t *slot = strmap_put(&s->map, p, len, &found);
 	if (found) {
-		if (explicit_ && s->v[*slot].deleted != (uint8_t)!!deleted)
+		if (explicit_ && s->v[*slot].deleted != (uint8_t) !!deleted)
 			return err_set(err, EXIT_USAGE,
 				       "directory \"%s\" is listed both deleted and not deleted",
 				       esc_name(p));
@@ -1008,7 +1013,7 @@ static int dirset_add(struct dirset *s, const char *p, uint32_t len, int deleted
 	*slot = s->n;
 	s->v[s->n].path = p;
 	s->v[s->n].pathlen = len;
-	s->v[s->n].deleted = (uint8_t)!!deleted;
+	s->v[s->n].deleted = (uint8_t) !!deleted;
 	s->n++;
 	return 0;
 }

@@ -102,8 +102,7 @@ static void apply_diff(struct state *s, const struct manifest *diff, int keep_ma
 			continue;
 		}
 		put_file(s, f);
-		s->m->files[*strmap_get(&s->files, f->path, f->pathlen)].flags &=
-			(uint8_t)~MF_GONE;
+		s->m->files[*strmap_get(&s->files, f->path, f->pathlen)].flags &= (uint8_t)~MF_GONE;
 	}
 }
 
@@ -199,8 +198,7 @@ static int check_inputs(struct manifest *const *in, size_t n, struct ja_err *err
 	return 0;
 }
 
-int manifest_merge(struct manifest *out, struct manifest *const *in, size_t n,
-		   struct ja_err *err)
+int manifest_merge(struct manifest *out, struct manifest *const *in, size_t n, struct ja_err *err)
 {
 	struct state s;
 	size_t total = 0;
@@ -276,14 +274,15 @@ int manifest_convert(struct manifest *m, enum mver ver, struct ja_err *err)
 			       "a v2025 diff cannot be expressed in v2023 (merge it onto its "
 			       "snapshot first)");
 	if (m->style == MSTYLE_ABSOLUTE)
-		return err_set(err, EXIT_USAGE, "absolute-path manifests cannot be expressed in "
-						"v2023");
+		return err_set(err, EXIT_USAGE,
+			       "absolute-path manifests cannot be expressed in "
+			       "v2023");
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct mfile *f = &m->files[i];
-		const char *what = f->symlink		? "is a symlink"
-				   : f->nchunks		? "is chunked (over 256 MiB)"
+		const char *what = f->symlink		    ? "is a symlink"
+				   : f->nchunks		    ? "is chunked (over 256 MiB)"
 				   : f->flags & MF_RUNNABLE ? "is runnable (v2023 has no mode bits)"
-							  : NULL;
+							    : NULL;
 		if (what)
 			return err_set(err, EXIT_USAGE, "%s %s: v2023 cannot express that",
 				       esc_name(f->path), what);
