@@ -19,9 +19,9 @@ struct job {
 	char hash[HASH_HEX_SIZE];
 	char **chunks;
 	size_t nchunks;
-	int err;     /* errno-like failure */
-	int skipped; /* unreadable with --skip-unreadable */
-	struct ja_err jerr;
+	int err;      /* failed: errmsg says why */
+	int skipped;  /* unreadable with --skip-unreadable */
+	char *errmsg; /* owned; only for failed files, so a big tree costs no message space */
 };
 
 struct ctx {
@@ -145,26 +145,26 @@ static int hash_small(int fd, char *buf, int64_t size, char *hex, struct ja_err 
 
 /* Hash the file of job j.  The walk's stat is the expected state; the state after
  * reading must match it, else the file changed while read and is read again. */
-static int read_file(struct ctx *c, struct job *j, int chunked, char *buf)
+static int read_file(struct ctx *c, struct job *j, int chunked, char *buf, struct ja_err *jerr)
 {
 	struct hash_opts ho = {.chunk_size = chunked ? HASH_CHUNK_SIZE : 0, .threads = 1};
 	int64_t size = j->size, mt = j->mtime_ns, ct = j->ctime_ns;
 	for (int t = 0; t < MAX_TRIES; t++) {
 		struct stat b;
 		struct hash_result r = {0};
-		int fd = walk_open(c->w->rootfd, j->e->path, j->e->via_link, &j->jerr), rc;
+		int fd = walk_open(c->w->rootfd, j->e->path, j->e->via_link, jerr), rc;
 		if (fd < 0)
 			return -1;
 		if (!chunked && size <= SMALL_FILE) {
-			rc = hash_small(fd, buf, size, j->hash, &j->jerr);
+			rc = hash_small(fd, buf, size, j->hash, jerr);
 		} else {
-			rc = hash_fd(fd, &ho, &r, &j->jerr);
+			rc = hash_fd(fd, &ho, &r, jerr);
 			if (!rc && r.size != (uint64_t)size)
 				rc = 1;
 		}
 		if (rc < 0 || fstat(fd, &b) < 0) {
 			if (rc >= 0)
-				err_set(&j->jerr, EXIT_FAIL, "%s", strerror(errno));
+				err_set(jerr, EXIT_FAIL, "%s", strerror(errno));
 			close(fd);
 			hash_result_release(&r);
 			return -1;
@@ -172,7 +172,7 @@ static int read_file(struct ctx *c, struct job *j, int chunked, char *buf)
 		close(fd);
 		if (!S_ISREG(b.st_mode)) {
 			hash_result_release(&r);
-			return err_set(&j->jerr, EXIT_FAIL, "not a regular file any more");
+			return err_set(jerr, EXIT_FAIL, "not a regular file any more");
 		}
 		if (!rc && same_stat(&b, size, mt, ct)) {
 			if (r.nchunks) {
@@ -199,7 +199,7 @@ static int read_file(struct ctx *c, struct job *j, int chunked, char *buf)
 		chunked = c->o->ver == MVER_2025 && size > (int64_t)HASH_CHUNK_SIZE;
 		ho.chunk_size = chunked ? HASH_CHUNK_SIZE : 0;
 	}
-	return err_set(&j->jerr, EXIT_FAIL, "kept changing while it was hashed (%d tries)",
+	return err_set(jerr, EXIT_FAIL, "kept changing while it was hashed (%d tries)",
 		       MAX_TRIES);
 }
 
@@ -209,6 +209,7 @@ static void work(void *vc, size_t i, int w)
 	struct job *j = &c->jobs[i];
 	int chunked = c->o->ver == MVER_2025 && j->size > (int64_t)HASH_CHUNK_SIZE;
 	struct buf abs = BUF_INIT;
+	struct ja_err jerr;
 	if (reuse_hit(c, j))
 		goto done;
 	buf_add(&abs, c->w->root, c->rootlen);
@@ -219,8 +220,9 @@ static void work(void *vc, size_t i, int w)
 		goto done;
 	if (!c->bufs[w])
 		c->bufs[w] = xmalloc(SMALL_FILE + 1);
-	if (read_file(c, j, chunked, c->bufs[w]) < 0) {
+	if (read_file(c, j, chunked, c->bufs[w], &jerr) < 0) {
 		j->err = 1;
+		j->errmsg = xstrdup(jerr.msg);
 		goto done;
 	}
 	if (c->o->cache) {
@@ -243,7 +245,7 @@ static int done(void *vc, size_t i)
 		return 0;
 	if (c->o->skip_unreadable) {
 		char msg[1200];
-		snprintf(msg, sizeof(msg), "%s: %s: skipped", esc_name(j->e->path), j->jerr.msg);
+		snprintf(msg, sizeof(msg), "%s: %s: skipped", esc_name(j->e->path), j->errmsg);
 		if (c->o->warn)
 			c->o->warn(c->o->warn_ctx, msg);
 		j->skipped = 1;
@@ -322,7 +324,7 @@ int snapshot_tree(const char *root, const struct snap_opts *o, struct manifest *
 	for (size_t i = 0; i < nfiles && !rc; i++)
 		if (c.jobs[i].err && done(&c, i))
 			rc = err_set(err, EXIT_FAIL, "%s: %s", esc_name(c.jobs[i].e->path),
-				     c.jobs[i].jerr.msg);
+				     c.jobs[i].errmsg);
 	for (int t = 0; t < (o->jobs > 0 ? o->jobs : 1); t++)
 		free(c.bufs[t]);
 	free(c.bufs);
@@ -350,6 +352,7 @@ int snapshot_tree(const char *root, const struct snap_opts *o, struct manifest *
 		for (size_t j = 0; j < c.jobs[i].nchunks; j++)
 			free(c.jobs[i].chunks[j]);
 		free(c.jobs[i].chunks);
+		free(c.jobs[i].errmsg);
 	}
 	free(c.jobs);
 	if (o->reuse)
