@@ -63,3 +63,22 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
 	d[n] = 0;
 	return d;
 }
+
+void arena_adopt(struct arena *dst, struct arena *src)
+{
+	struct arena_block *last = src->head;
+	if (!last)
+		return;
+	while (last->next)
+		last = last->next;
+	if (dst->head) {
+		/* behind dst's current block, which keeps serving allocations */
+		last->next = dst->head->next;
+		dst->head->next = src->head;
+	} else {
+		dst->head = src->head;
+		dst->cur = src->cur;
+		dst->left = src->left;
+	}
+	arena_init(src);
+}

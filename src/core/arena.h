@@ -13,6 +13,8 @@ struct arena {
 void arena_init(struct arena *a);
 void arena_release(struct arena *a); /* frees every block */
 void *arena_alloc(struct arena *a, size_t n, size_t align);
+/* Move every block of src into dst (src is left empty); pointers stay valid. */
+void arena_adopt(struct arena *dst, struct arena *src);
 /* Copy s[0..n) plus a NUL terminator into the arena. */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 #endif

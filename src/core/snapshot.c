@@ -199,8 +199,7 @@ static int read_file(struct ctx *c, struct job *j, int chunked, char *buf, struc
 		chunked = c->o->ver == MVER_2025 && size > (int64_t)HASH_CHUNK_SIZE;
 		ho.chunk_size = chunked ? HASH_CHUNK_SIZE : 0;
 	}
-	return err_set(jerr, EXIT_FAIL, "kept changing while it was hashed (%d tries)",
-		       MAX_TRIES);
+	return err_set(jerr, EXIT_FAIL, "kept changing while it was hashed (%d tries)", MAX_TRIES);
 }
 
 static void work(void *vc, size_t i, int w)
@@ -281,6 +280,7 @@ int snapshot_tree(const char *root, const struct snap_opts *o, struct manifest *
 			       .empty_dirs = o->ver == MVER_2025,
 			       .skip_unreadable = o->skip_unreadable,
 			       .globs = o->globs,
+			       .jobs = o->jobs,
 			       .warn = o->warn,
 			       .warn_ctx = o->warn_ctx};
 	struct ctx c = {.o = o, .w = &w};

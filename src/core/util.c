@@ -160,8 +160,8 @@ void die_err(const struct ja_err *err)
 
 const char *esc_name(const char *s)
 {
-	static char ring[4][1024];
-	static int next;
+	static __thread char ring[4][1024]; /* per thread: walkers warn from workers */
+	static __thread int next;
 	char *out = ring[next++ & 3];
 	size_t o = 0, cap = sizeof(ring[0]) - 8;
 	const unsigned char *p = (const unsigned char *)s;

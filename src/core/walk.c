@@ -2,6 +2,7 @@
 #include "walk.h"
 #include "buf.h"
 #include "json.h"
+#include "pool.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -106,7 +107,11 @@ struct walker {
 	struct buf path; /* current relative path */
 	struct frame *st;
 	size_t depth, cap;
-	char *realroot; /* the root with symlinks resolved (WALK_PRESERVE), or NULL */
+	size_t mindepth; /* frames deeper than this may be listed as empty directories */
+	char *realroot;	 /* the root with symlinks resolved (WALK_PRESERVE), or NULL */
+	int defer;	 /* collect the root's subdirectories instead of entering them */
+	char **subdirs;
+	size_t nsub, capsub;
 };
 
 static void warn(struct walker *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -158,7 +163,9 @@ static struct went *add(struct walker *k, int type)
 	memset(e, 0, sizeof(*e));
 	e->path = arena_strndup(&w->arena, k->path.p, k->path.len);
 	e->len = (uint32_t)k->path.len;
-	e->name = e->path + (k->st[k->depth - 1].plen);
+	e->name = e->path + e->len;
+	while (e->name > e->path && e->name[-1] != '/')
+		e->name--;
 	e->type = (uint8_t)type;
 	return e;
 }
@@ -304,8 +311,15 @@ static int entry(struct walker *k, struct dirent *de)
 	}
 	switch (type) {
 	case DT_DIR: {
-		int fd = openat(dfd, de->d_name,
-				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		int fd;
+		if (k->defer && k->depth == 1) {
+			/* walked later, in parallel with the others */
+			xgrow((void **)&k->subdirs, &k->capsub, k->nsub + 1, sizeof(char *));
+			k->subdirs[k->nsub++] = xstrdup(de->d_name);
+			return 0;
+		}
+		fd = openat(dfd, de->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0 || push(k, fd) < 0)
 			return unreadable(k, errno);
 		buf_addc(&k->path, '/');
@@ -333,9 +347,103 @@ static int entry(struct walker *k, struct dirent *de)
 	}
 }
 
+/* Walk from the frames on the stack until it is empty. */
+static int run(struct walker *k, const char *rootname)
+{
+	const struct walk_opts *o = k->o;
+	int rc = 0;
+	while (k->depth && !rc) {
+		struct frame *f = &k->st[k->depth - 1];
+		struct dirent *de;
+		errno = 0;
+		de = readdir(f->d);
+		if (!de) {
+			if (errno) {
+				rc = err_set(k->err, EXIT_FAIL, "%s: %s",
+					     k->path.len ? esc_name(k->path.p) : esc_name(rootname),
+					     strerror(errno));
+				break;
+			}
+			if (!f->nonempty && k->depth > k->mindepth && o->empty_dirs) {
+				k->path.len = f->plen - 1; /* the directory, without its '/' */
+				k->path.p[k->path.len] = 0;
+				/* listed unless includes were given or an exclude matches it */
+				if (!o->globs ||
+				    (!o->globs->ninc &&
+				     globset_selects(o->globs, k->path.p, k->path.len))) {
+					int r = bad_name(k);
+					if (r < 0) {
+						rc = -1;
+						break;
+					}
+					if (!r)
+						add(k, WENT_DIR);
+				}
+				k->path.len++;
+			}
+			closedir(f->d);
+			k->depth--;
+			if (k->depth) {
+				/* back to the parent's prefix */
+				k->path.len = k->st[k->depth - 1].plen;
+				k->path.p[k->path.len] = 0;
+			}
+			continue;
+		}
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		k->path.len = f->plen;
+		buf_adds(&k->path, de->d_name);
+		rc = entry(k, de);
+	}
+	while (k->depth)
+		closedir(k->st[--k->depth].d);
+	return rc;
+}
+
+struct part {
+	struct walk w;
+	struct ja_err err;
+	int rc;
+};
+
+struct par {
+	struct walker *top;
+	struct part *parts;
+};
+
+/* One top-level subdirectory, into its own part. */
+static void subwork(void *vctx, size_t i, int wi)
+{
+	struct par *p = vctx;
+	struct walker *top = p->top;
+	struct part *pt = &p->parts[i];
+	struct walker k = {.o = top->o, .w = &pt->w, .err = &pt->err, .realroot = top->realroot};
+	const char *name = top->subdirs[i];
+	int fd;
+	(void)wi;
+	arena_init(&pt->w.arena);
+	pt->w.root = top->w->root;
+	pt->w.rootfd = top->w->rootfd;
+	buf_init(&k.path, BUF_UNLIMITED);
+	buf_adds(&k.path, name);
+	fd = openat(top->w->rootfd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || push(&k, fd) < 0) {
+		pt->rc = unreadable(&k, errno);
+	} else {
+		buf_addc(&k.path, '/');
+		k.st[0].plen = k.path.len;
+		pt->rc = run(&k, name);
+	}
+	free(k.st);
+	buf_release(&k.path);
+}
+
 int walk_tree(const char *root, const struct walk_opts *o, struct walk *w, struct ja_err *err)
 {
-	struct walker k = {.o = o, .w = w, .err = err};
+	struct walker k = {.o = o, .w = w, .err = err, .mindepth = 1};
 	struct stat st;
 	int fd, rc = 0;
 	memset(w, 0, sizeof(*w));
@@ -353,61 +461,36 @@ int walk_tree(const char *root, const struct walk_opts *o, struct walk *w, struc
 	w->rootfd = dup(fd);
 	if (o->links == WALK_PRESERVE)
 		k.realroot = realpath(root, NULL);
+	k.defer = o->jobs > 1;
 	buf_init(&k.path, BUF_UNLIMITED);
 	if (push(&k, fd) < 0) {
 		buf_release(&k.path);
 		free(k.realroot);
 		return err_set(err, EXIT_FAIL, "%s: %s", esc_name(root), strerror(errno));
 	}
-	while (k.depth && !rc) {
-		struct frame *f = &k.st[k.depth - 1];
-		struct dirent *de;
-		errno = 0;
-		de = readdir(f->d);
-		if (!de) {
-			if (errno) {
-				rc = err_set(err, EXIT_FAIL, "%s: %s",
-					     k.path.len ? esc_name(k.path.p) : esc_name(root),
-					     strerror(errno));
-				break;
+	rc = run(&k, root);
+	if (!rc && k.nsub) {
+		struct par p = {.top = &k, .parts = xcalloc(k.nsub, sizeof(struct part))};
+		pool_for(k.nsub, o->jobs, subwork, NULL, &p);
+		for (size_t i = 0; i < k.nsub; i++) {
+			struct part *pt = &p.parts[i];
+			if (pt->rc && !rc) {
+				rc = -1;
+				*err = pt->err;
 			}
-			if (!f->nonempty && k.depth > 1 && o->empty_dirs) {
-				k.path.len = f->plen - 1; /* the directory, without its '/' */
-				k.path.p[k.path.len] = 0;
-				/* listed unless includes were given or an exclude matches it */
-				if (!o->globs ||
-				    (!o->globs->ninc &&
-				     globset_selects(o->globs, k.path.p, k.path.len))) {
-					int r = bad_name(&k);
-					if (r < 0) {
-						rc = -1;
-						break;
-					}
-					k.depth--; /* the entry belongs to the parent */
-					if (!r)
-						add(&k, WENT_DIR);
-					k.depth++;
-				}
-				k.path.len++;
-			}
-			closedir(f->d);
-			k.depth--;
-			if (k.depth) {
-				/* back to the parent's prefix */
-				k.path.len = k.st[k.depth - 1].plen;
-				k.path.p[k.path.len] = 0;
-			}
-			continue;
+			xgrow((void **)&w->v, &w->cap, w->n + pt->w.n, sizeof(*w->v));
+			if (pt->w.n)
+				memcpy(w->v + w->n, pt->w.v, pt->w.n * sizeof(*w->v));
+			w->n += pt->w.n;
+			w->nwarnings += pt->w.nwarnings;
+			arena_adopt(&w->arena, &pt->w.arena);
+			free(pt->w.v);
 		}
-		if (de->d_name[0] == '.' &&
-		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
-			continue;
-		k.path.len = f->plen;
-		buf_adds(&k.path, de->d_name);
-		rc = entry(&k, de);
+		free(p.parts);
 	}
-	while (k.depth)
-		closedir(k.st[--k.depth].d);
+	for (size_t i = 0; i < k.nsub; i++)
+		free(k.subdirs[i]);
+	free(k.subdirs);
 	free(k.st);
 	free(k.realroot);
 	buf_release(&k.path);

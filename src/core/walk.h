@@ -45,6 +45,7 @@ struct walk_opts {
 	int empty_dirs;		     /* list empty directories (v2025) */
 	int skip_unreadable;	     /* unreadable entries and non-UTF-8 names: warn, go on */
 	const struct globset *globs; /* selection; NULL = everything */
+	int jobs;		     /* threads for the top-level subdirectories */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
 };
