@@ -1040,6 +1040,14 @@ static int dir_len_cmp(const void *x, const void *y)
 
 /* The directories the G2 form lists (§2.3 step 1): the explicit ones plus every ancestor
  * of every directory, file and symlink target. */
+/* Length of the parent part of p (up to its last '/'), 0 if none. */
+static uint32_t parent_len(const char *p, uint32_t len)
+{
+	while (len && p[len - 1] != '/')
+		len--;
+	return len ? len - 1 : 0;
+}
+
 static int dirset_build(struct dirset *s, struct manifest *m, struct ja_err *err)
 {
 	strmap_init(&s->map, m->ndirs + m->nfiles / 4 + 16);
@@ -1059,7 +1067,12 @@ static int dirset_build(struct dirset *s, struct manifest *m, struct ja_err *err
 		free(byl);
 	}
 	for (size_t i = 0; i < m->nfiles; i++) {
-		dirset_ancestors(m, s, m->files[i].path, m->files[i].pathlen, 1);
+		const struct mfile *f = &m->files[i], *prev = i ? f - 1 : NULL;
+		uint32_t pl = parent_len(f->path, f->pathlen);
+		/* sorted siblings share a parent: one memcmp instead of a lookup */
+		if (!prev || pl != parent_len(prev->path, prev->pathlen) ||
+		    memcmp(f->path, prev->path, pl))
+			dirset_ancestors(m, s, f->path, f->pathlen, 1);
 		if (m->files[i].symlink)
 			dirset_ancestors(m, s, m->files[i].symlink,
 					 (uint32_t)strlen(m->files[i].symlink), 1);
@@ -1079,6 +1092,53 @@ static void dirset_release(struct dirset *s)
 static int dirset_conflicts(const struct dirset *s, const struct manifest *m, const char *arr,
 			    struct ja_err *err)
 {
+	manifest_sort_files((struct manifest *)m); /* costs one pass when already sorted */
+	if (s->n < m->nfiles / 8) {
+		/* few directories: look each one up among the sorted files */
+		for (size_t d = 0; d < s->n; d++) {
+			size_t lo = 0, hi = m->nfiles;
+			if (s->v[d].deleted)
+				continue;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				const struct mfile *f = &m->files[mid];
+				int c =
+				    utf16_cmp(f->path, f->pathlen, s->v[d].path, s->v[d].pathlen);
+				if (!c) {
+					size_t k = mid;
+					/* equal paths are neighbours: any live one conflicts */
+					while (k > 0 && !utf16_cmp(m->files[k - 1].path,
+								   m->files[k - 1].pathlen, f->path,
+								   f->pathlen))
+						k--;
+					for (; k < m->nfiles &&
+					       !utf16_cmp(m->files[k].path, m->files[k].pathlen,
+							  f->path, f->pathlen);
+					     k++)
+						if (!(m->files[k].flags & MF_DELETED)) {
+							f = &m->files[k];
+							if (arr)
+								return err_set(
+								    err, EXIT_USAGE,
+								    "%s[%u]: \"%s\" is both a "
+								    "file and a directory",
+								    arr, f->ord, esc_name(f->path));
+							return err_set(
+							    err, EXIT_USAGE,
+							    "\"%s\" is both a file and a "
+							    "directory",
+							    esc_name(f->path));
+						}
+					break;
+				}
+				if (c < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct mfile *f = &m->files[i];
 		size_t *idx;
