@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # scripts/demo.sh - build ja and run its main job end to end on this machine.
 # Installs missing Debian packages first (as root).  Today's main job is the local
-# manifest work: hash a scene tree (compatible with xxhsum -H2), check it, and
-# format/merge/compose manifests byte-identically to the Python tool.  Transfers to
-# the embedded file:// store join this script as ja-snapshot/ja-put/ja-get land.
+# manifest work: snapshot a scene tree byte-identically to the Python tool, change it
+# and diff it, hash and check it (xxhsum -H2 compatible), and merge/compose manifests.
+# Transfers to the embedded file:// store join this script as ja-put/ja-get land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -17,6 +17,16 @@ bash tests/vectors/fixture/make-fixture.sh "$W/scene" >/dev/null
 (cd "$W/scene" && find . -type f -print0 | sort -z | xargs -0 ja-hash) > "$W/scene.xxh128"
 echo "hashed $(wc -l < "$W/scene.xxh128") files; verifying with ja-hash -c:"
 (cd "$W/scene" && ja-hash -c "$W/scene.xxh128" | tail -3)
+
+echo "== snapshot and diff"
+ja-snapshot "$W/scene" > "$W/base.manifest"
+cmp "$W/base.manifest" tests/vectors/fixture/expected-v2023.manifest
+echo "ja-snapshot of the tree: identical to the manifest deadline-cloud writes ($(wc -c < "$W/base.manifest") bytes)"
+cp -a "$W/scene" "$W/changed"
+bash tests/vectors/fixture/diff/modify-fixture.sh "$W/changed" >/dev/null
+echo "after a change: $(ja-diff --status "$W/base.manifest" "$W/changed")"
+ja-diff "$W/base.manifest" "$W/changed" | cmp - tests/vectors/fixture/diff/expected-snapshot-diff.manifest
+echo "ja-diff manifest of new and modified files: identical to the Python tool's snapshot --diff"
 
 echo "== manifests: format, merge, compose (byte-identical to deadline-cloud)"
 V=tests/vectors
