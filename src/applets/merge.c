@@ -71,7 +71,6 @@ int applet_merge_main(int argc, char **argv)
 {
 	struct optstate st;
 	struct manifest *in, out, **ptrs;
-	struct buf enc = BUF_INIT;
 	struct ja_err err = {0};
 	const char *outpath = NULL, *stdin_arg[] = {"-"};
 	const char **files;
@@ -104,15 +103,13 @@ int applet_merge_main(int argc, char **argv)
 		goto fail;
 	if (fmt && manifest_convert(&out, fmt, &err) < 0)
 		goto fail;
-	if (manifest_encode(&out, &enc, &err) < 0 ||
-	    output_write(outpath, enc.p, enc.len, &err) < 0)
+	if (output_manifest(outpath, &out, &err) < 0)
 		goto fail;
 	goto done;
 fail:
 	errorx("%s", err.msg);
 	rc = err.code ? err.code : EXIT_FAIL;
 done:
-	buf_release(&enc);
 	manifest_release(&out);
 	for (size_t i = 0; i < n; i++)
 		manifest_release(&in[i]);

@@ -21,7 +21,6 @@ int applet_snapshot_main(int argc, char **argv)
 	struct optstate st;
 	struct snapcli c;
 	struct manifest m;
-	struct buf enc = BUF_INIT;
 	struct ja_err err = {0};
 	const char *out = NULL;
 	enum mver ver = MVER_2023;
@@ -49,7 +48,7 @@ int applet_snapshot_main(int argc, char **argv)
 			esc_name(st.pos[0]));
 		goto fail;
 	}
-	if (manifest_encode(&m, &enc, &err) < 0 || output_write(out, enc.p, enc.len, &err) < 0)
+	if (output_manifest(out, &m, &err) < 0)
 		goto fail;
 	goto done;
 fail:
@@ -57,7 +56,6 @@ fail:
 	rc = err.code ? err.code : EXIT_FAIL;
 done:
 	snapcli_release(&c);
-	buf_release(&enc);
 	manifest_release(&m);
 	opt_release(&st);
 	return rc;

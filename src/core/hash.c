@@ -42,24 +42,13 @@ void hash_format(XXH128_hash_t h, char *hex)
 	hex[HASH_HEX_LEN] = 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int hash_parse(const char *s, size_t n, XXH128_hash_t *h)
 {
 	uint64_t w[2] = {0, 0};
 	if (n != HASH_HEX_LEN)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int v = hexval(s[i]);
+		int v = hex_value(s[i]);
 		if (v < 0)
 			return -1;
 		w[i / 16] = w[i / 16] << 4 | (uint64_t)v;

@@ -244,24 +244,13 @@ int jp_arr_next(struct jp *jp)
 	return 1;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int read_u4(struct jp *jp, const char *p, unsigned *out)
 {
 	unsigned v = 0;
 	if (jp->end - p < 4)
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval((unsigned char)p[i]);
+		int h = hex_value((unsigned char)p[i]);
 		if (h < 0)
 			return -1;
 		v = v << 4 | (unsigned)h;

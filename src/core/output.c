@@ -1,5 +1,7 @@
 /* output.c - results to stdout or atomically to a file. */
 #include "output.h"
+#include "buf.h"
+#include "manifest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,4 +65,14 @@ int output_write(const char *path, const void *p, size_t n, struct ja_err *err)
 	}
 	free(tmp);
 	return 0;
+}
+
+int output_manifest(const char *path, struct manifest *m, struct ja_err *err)
+{
+	struct buf enc = BUF_INIT;
+	int rc = manifest_encode(m, &enc, err);
+	if (!rc)
+		rc = output_write(path, enc.p, enc.len, err);
+	buf_release(&enc);
+	return rc;
 }

@@ -221,6 +221,17 @@ const char *esc_name(const char *s)
 	return out;
 }
 
+int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int add_overflow_i64(int64_t a, int64_t b, int64_t *out)
 {
 	return __builtin_add_overflow(a, b, out);

@@ -52,6 +52,9 @@ void die_err(const struct ja_err *err) __attribute__((noreturn));
  * Returns a static buffer (rotating among four), good for the next few calls. */
 const char *esc_name(const char *s);
 
+/* Value of one hex digit (either case), or -1. */
+int hex_value(int c);
+
 /* Checked integer helpers. */
 int add_overflow_i64(int64_t a, int64_t b, int64_t *out);
 
