@@ -542,13 +542,20 @@ EOF
 @test "a file that changes once while it is hashed is hashed again: the manifest matches the final file" {
 	mkdir -p "$T/grow"
 	truncate -s 64M "$T/grow/once.bin"
-	# strace holds the first read of the file for 0.4 s; the file grows meanwhile
-	(sleep 0.15 && printf 'tail' >>"$T/grow/once.bin") &
+	# strace holds the first read of the file for 1 s; the file grows meanwhile: the
+	# writer waits until ja has the file open (so after the walk's stat), then appends
+	(
+		for _ in $(seq 500); do
+			ls -l /proc/[0-9]*/fd 2>/dev/null | grep -q "$T/grow/once.bin" && break
+			sleep 0.01
+		done
+		printf 'tail' >>"$T/grow/once.bin"
+	) &
 	writer=$!
 	# (LeakSanitizer cannot run under ptrace: leaks are checked by every other test)
 	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 		strace -f -qq -o "$T/trace" -P "$T/grow/once.bin" -e trace=read,pread64 \
-		-e inject=read,pread64:delay_enter=400000:when=1 \
+		-e inject=read,pread64:delay_enter=1000000:when=1 \
 		"$JA_ROOT/ja-snapshot" --no-cache -j 1 "$T/grow" >"$T/m"
 	wait "$writer"
 	grep -q 'DELAYED' "$T/trace"
