@@ -7,7 +7,7 @@ BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  = $(PREFIX)/share/zsh/vendor-completions
 
 CC      ?= cc
-PKGS     = libxxhash sqlite3
+PKGS     = libxxhash sqlite3 libcurl libcrypto expat
 CSTD     = -std=c11 -D_GNU_SOURCE
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -25,7 +25,7 @@ VARIANT  = rel
 endif
 B = build/$(VARIANT)
 
-CORE_SRC   = $(wildcard src/core/*.c)
+CORE_SRC   = $(wildcard src/core/*.c) $(wildcard src/s3/*.c)
 APPLET_SRC = $(wildcard src/applets/*.c)
 MAIN_SRC   = src/ja.c src/complete.c
 LIB_OBJS   = $(CORE_SRC:%.c=$(B)/%.o)
