@@ -1,0 +1,156 @@
+#!/usr/bin/env bats
+# The S3 client under injected faults (tests/faultproxy.py between ja and the
+# server): every fault either heals within the retry limit with intact data, or
+# ends in one clear error line; nothing hangs, nothing loops.
+load helper
+load s3-helper
+
+setup_file() {
+	s3_start
+	proxy_start
+	export AWS_ENDPOINT_URL_S3="$PROXY_ENDPOINT"
+	export JA_RETRY_BASE_MS=50 JA_STALL_TIMEOUT_MS=2000
+	head -c $((3 * 1024 * 1024)) /dev/urandom >"$BATS_FILE_TMPDIR/obj"
+	head -c $((20 * 1024 * 1024)) /dev/urandom >"$BATS_FILE_TMPDIR/big"
+}
+
+teardown_file() { s3_stop; }
+
+local_setup() {
+	proxy_fault ''
+	proxy_reset_stats
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# roundtrip KEY FILE: upload, download, compare
+roundtrip() {
+	run_split ja-s3 -v cp "$2" "s3://$S3_BUCKET/$1"
+	[ "$status" -eq 0 ] || { echo "upload: $stderr" >&2; return 1; }
+	run_split ja-s3 -v cp "s3://$S3_BUCKET/$1" "$T/back"
+	[ "$status" -eq 0 ] || { echo "download: $stderr" >&2; return 1; }
+	assert_eq "$(sha "$T/back")" "$(sha "$2")"
+}
+
+injected() { # injected KIND: at least one injection of KIND happened
+	local n
+	n=$(proxy_stat "injected.$1") || return 1
+	[ "$n" -ge 1 ] || { echo "no $1 fault was injected" >&2; proxy_stats >&2; return 1; }
+}
+
+@test "500 InternalError on upload and download is retried" {
+	proxy_fault '500,n=2'
+	roundtrip f500 "$BATS_FILE_TMPDIR/obj"
+	injected 500
+	grep -q "retrying" <<<"$stderr"
+}
+
+@test "503 SlowDown is retried with backoff" {
+	proxy_fault '503,n=3'
+	roundtrip f503 "$BATS_FILE_TMPDIR/obj"
+	injected 503
+}
+
+@test "a connection reset in the middle of a download resumes where it stopped" {
+	ja-s3 cp "$BATS_FILE_TMPDIR/obj" "s3://$S3_BUCKET/freset"
+	proxy_fault 'reset,n=2,method=GET'
+	run_split ja-s3 -vv cp "s3://$S3_BUCKET/freset" "$T/back"
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	assert_eq "$(sha "$T/back")" "$(sha "$BATS_FILE_TMPDIR/obj")"
+	injected reset
+	# the retry asked only for the bytes still missing
+	grep -qE "GET s3://$S3_BUCKET/freset: ok, 0 B out, [0-9]+ B in" <<<"$stderr"
+	in=$(grep -oE "GET s3://$S3_BUCKET/freset: ok, 0 B out, [0-9]+" <<<"$stderr" | grep -oE '[0-9]+$')
+	[ "$in" -lt $((3 * 1024 * 1024)) ]
+}
+
+@test "a truncated body is detected and fetched again" {
+	ja-s3 cp "$BATS_FILE_TMPDIR/obj" "s3://$S3_BUCKET/ftrunc"
+	proxy_fault 'truncate,n=2,method=GET'
+	run_split ja-s3 cp "s3://$S3_BUCKET/ftrunc" "$T/back"
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	assert_eq "$(sha "$T/back")" "$(sha "$BATS_FILE_TMPDIR/obj")"
+	injected truncate
+}
+
+@test "a stalled response is abandoned after the stall timeout and retried" {
+	ja-s3 cp "$BATS_FILE_TMPDIR/obj" "s3://$S3_BUCKET/fstall"
+	proxy_fault 'stall:8,n=1,method=GET'
+	start=$SECONDS
+	run_split ja-s3 -v cp "s3://$S3_BUCKET/fstall" "$T/back"
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	assert_eq "$(sha "$T/back")" "$(sha "$BATS_FILE_TMPDIR/obj")"
+	injected stall
+	[ $((SECONDS - start)) -lt 8 ]
+}
+
+@test "a slow trickle is slow but not an error" {
+	head -c 300000 /dev/urandom >"$T/small"
+	ja-s3 cp "$T/small" "s3://$S3_BUCKET/ftrickle"
+	proxy_fault 'trickle:150000,n=1,method=GET'
+	start=$SECONDS
+	run_split ja-s3 cp "s3://$S3_BUCKET/ftrickle" "$T/back"
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	assert_files_equal "$T/small" "$T/back"
+	injected trickle
+	[ $((SECONDS - start)) -ge 1 ]
+}
+
+@test "an upload reset mid-body is sent again from the start" {
+	proxy_fault 'reset-upload,n=2,method=PUT'
+	roundtrip fupreset "$BATS_FILE_TMPDIR/obj"
+	injected reset-upload
+}
+
+@test "multipart parts survive faults" {
+	proxy_fault '503,n=2,method=PUT; reset-upload,n=1,method=PUT'
+	roundtrip fmp "$BATS_FILE_TMPDIR/big"
+	injected 503
+}
+
+@test "a fault that never heals ends after the attempt limit with one line" {
+	proxy_fault '503,n=inf'
+	start=$SECONDS
+	run_split ja-s3 --max-attempts 3 cat "s3://$S3_BUCKET/f500"
+	assert_error 1 "gave up after 3 attempts: GetObject s3://$S3_BUCKET/f500: SlowDown"
+	[ "$(proxy_stat injected.503)" -eq 3 ]
+	[ $((SECONDS - start)) -lt 10 ]
+}
+
+@test "client errors are not retried" {
+	proxy_fault ''
+	run_split ja-s3 -v cat "s3://$S3_BUCKET/does-not-exist"
+	assert_error 1 "no such object"
+	[ "$(proxy_stat forwarded)" -eq 1 ]
+}
+
+@test "Ctrl-C during a multipart upload stops quickly, exit 130, no object" {
+	proxy_fault 'trickle:2000000,n=inf,method=PUT'
+	ja-s3 cp "$BATS_FILE_TMPDIR/big" "s3://$S3_BUCKET/fint" 2>"$T/err" &
+	pid=$!
+	sleep 1.5
+	kill -INT "$pid"
+	start=$SECONDS
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 130 ] || { cat "$T/err"; false; }
+	[ $((SECONDS - start)) -lt 5 ]
+	grep -q interrupted "$T/err"
+	proxy_fault ''
+	run_split ja-s3 stat "s3://$S3_BUCKET/fint"
+	assert_error 1 "no such object"
+}
+
+@test "Ctrl-C during a download leaves neither the file nor a temporary" {
+	ja-s3 cp "$BATS_FILE_TMPDIR/big" "s3://$S3_BUCKET/fintget"
+	proxy_fault 'trickle:1000000,n=inf,method=GET'
+	mkdir "$T/d"
+	ja-s3 cp "s3://$S3_BUCKET/fintget" "$T/d/out" 2>"$T/err" &
+	pid=$!
+	sleep 1.5
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 130 ]
+	[ -z "$(ls -A "$T/d")" ]
+}
