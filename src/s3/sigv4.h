@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include "core/buf.h"
 
-#define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
+#define SIGV4_ALGORITHM	       "AWS4-HMAC-SHA256"
 #define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
-#define SIGV4_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define SIGV4_EMPTY_SHA256     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 struct sigv4_header {
 	const char *name; /* any case; duplicates are joined with ',' in order */
@@ -62,6 +62,15 @@ void sigv4_signature(const struct sigv4_key *k, const char *string_to_sign, char
 /* The whole Authorization header value (malloc'd):
  * "AWS4-HMAC-SHA256 Credential=AK/SCOPE, SignedHeaders=..., Signature=...". */
 char *sigv4_authorization(const struct sigv4_key *k, const struct sigv4_request *rq);
+
+/* The query string of a presigned URL (malloc'd, no leading '?'): rq's parameters plus
+ * X-Amz-Algorithm, -Credential, -Date, -Expires (seconds), -Security-Token (when
+ * session_token is not NULL) and -SignedHeaders, percent-encoded and in canonical order,
+ * then "&X-Amz-Signature=HEX".  rq->headers are the headers to sign (host at least, never
+ * x-amz-date: the date travels in the query); rq->payload_hash is UNSIGNED-PAYLOAD for S3.
+ * *canonical (malloc'd) gets the canonical request that was signed when it is not NULL. */
+char *sigv4_presign_query(const struct sigv4_key *k, const struct sigv4_request *rq,
+			  int64_t expires, const char *session_token, char **canonical);
 
 /* Helpers the client shares with the signer. */
 void sigv4_sha256_hex(const void *p, size_t n, char out[65]);
