@@ -82,7 +82,8 @@ static int cmd_ls(struct ctx *x, char **args, int n)
 		opt_usage_error("ls: one s3://BUCKET[/PREFIX] operand expected");
 	char *bucket, *prefix;
 	parse(args[0], &bucket, &prefix);
-	struct s3_op op = {.kind = S3_LIST, .bucket = bucket, .prefix = prefix, .max_keys = x->page};
+	struct s3_op op = {
+	    .kind = S3_LIST, .bucket = bucket, .prefix = prefix, .max_keys = x->page};
 	if (!x->recursive)
 		op.delimiter = "/";
 	char *token = NULL;
@@ -97,7 +98,8 @@ static int cmd_ls(struct ctx *x, char **args, int n)
 		for (size_t i = 0; i < op.list.nobjs; i++)
 			print_obj(&op.list.objs[i]);
 		free(token);
-		token = op.list.truncated && op.list.next_token ? xstrdup(op.list.next_token) : NULL;
+		token =
+		    op.list.truncated && op.list.next_token ? xstrdup(op.list.next_token) : NULL;
 		if (op.list.truncated && !token) {
 			errorx("ListObjectsV2 s3://%s/%s: truncated listing without a continuation "
 			       "token",
@@ -116,7 +118,8 @@ static int list_all(struct ctx *x, const char *bucket, const char *prefix, char 
 		    uint64_t **sizes, size_t *n)
 {
 	size_t cap = 0, scap = 0;
-	struct s3_op op = {.kind = S3_LIST, .bucket = bucket, .prefix = prefix, .max_keys = x->page};
+	struct s3_op op = {
+	    .kind = S3_LIST, .bucket = bucket, .prefix = prefix, .max_keys = x->page};
 	char *token = NULL;
 	int rc = 0;
 	*n = 0;
@@ -135,7 +138,8 @@ static int list_all(struct ctx *x, const char *bucket, const char *prefix, char 
 			(*n)++;
 		}
 		free(token);
-		token = op.list.truncated && op.list.next_token ? xstrdup(op.list.next_token) : NULL;
+		token =
+		    op.list.truncated && op.list.next_token ? xstrdup(op.list.next_token) : NULL;
 		s3_op_release(&op);
 	} while (token);
 	return rc;
@@ -174,7 +178,8 @@ static int cmd_stat(struct ctx *x, char **args, int n)
 	struct item *it = xcalloc((size_t)n, sizeof(*it));
 	for (int i = 0; i < n; i++) {
 		parse(args[i], &it[i].bucket, &it[i].key);
-		it[i].op = (struct s3_op){.kind = S3_HEAD, .bucket = it[i].bucket, .key = it[i].key};
+		it[i].op =
+		    (struct s3_op){.kind = S3_HEAD, .bucket = it[i].bucket, .key = it[i].key};
 		s3_submit(x->c, &it[i].op);
 	}
 	struct ja_err err;
@@ -229,7 +234,8 @@ static int cmd_cat(struct ctx *x, char **args, int n)
 	for (int i = 0; i < n && !x->failed; i++) {
 		char *bucket, *key;
 		parse(args[i], &bucket, &key);
-		struct s3_op op = {.kind = S3_GET, .bucket = bucket, .key = key, .on_data = to_stdout};
+		struct s3_op op = {
+		    .kind = S3_GET, .bucket = bucket, .key = key, .on_data = to_stdout};
 		if (s3_do(x->c, &op) < 0) {
 			if (errno == EPIPE)
 				x->failed = x->failed ? x->failed : 0;
@@ -472,8 +478,7 @@ static void cp_upload_tree(struct ctx *x, const char *src, const char *bucket, c
 	walk_release(&w);
 }
 
-static void cp_download_tree(struct ctx *x, const char *bucket, const char *prefix,
-			     const char *dst)
+static void cp_download_tree(struct ctx *x, const char *bucket, const char *prefix, const char *dst)
 {
 	char **keys = NULL;
 	uint64_t *sizes = NULL;
@@ -491,8 +496,8 @@ static void cp_download_tree(struct ctx *x, const char *bucket, const char *pref
 		if (!*rel || rel[strlen(rel) - 1] == '/') /* a "folder" marker */
 			continue;
 		if (!safe_rel(rel)) {
-			errorx("s3://%s/%s: refusing a key that is not a plain relative path", bucket,
-			       esc_name(keys[i]));
+			errorx("s3://%s/%s: refusing a key that is not a plain relative path",
+			       bucket, esc_name(keys[i]));
 			x->failed = 1;
 			continue;
 		}
@@ -650,14 +655,15 @@ int applet_s3_main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(struct ctx *, char **, int);
-	} cmds[] = {{"ls", cmd_ls},   {"stat", cmd_stat}, {"cat", cmd_cat},
-		    {"cp", cmd_cp},   {"rm", cmd_rm}};
+	} cmds[] = {
+	    {"ls", cmd_ls}, {"stat", cmd_stat}, {"cat", cmd_cat}, {"cp", cmd_cp}, {"rm", cmd_rm}};
 	int (*fn)(struct ctx *, char **, int) = NULL;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(st.pos[0], cmds[i].name))
 			fn = cmds[i].fn;
 	if (!fn)
-		opt_usage_error("unknown command '%s' (ls, stat, cat, cp or rm)", esc_name(st.pos[0]));
+		opt_usage_error("unknown command '%s' (ls, stat, cat, cp or rm)",
+				esc_name(st.pos[0]));
 	x.c = s3cli_client(&x.cfg);
 	fn(&x, st.pos + 1, st.npos - 1);
 	s3_client_free(x.c);

@@ -13,14 +13,24 @@
 #define OPT_ID_RETRIES	1105
 
 #define OPT_S3                                                                                     \
-	{OPT_ID_ENDPOINT, 0, "endpoint-url", "URL",                                                \
-	 "S3-compatible endpoint (path-style addressing)", NULL},                                  \
+	{OPT_ID_ENDPOINT,                                                                          \
+	 0,                                                                                        \
+	 "endpoint-url",                                                                           \
+	 "URL",                                                                                    \
+	 "S3-compatible endpoint (path-style addressing)",                                         \
+	 NULL},                                                                                    \
 	    {OPT_ID_REGION, 0, "region", "REGION", "AWS region of the bucket", NULL},              \
 	    {OPT_ID_PROFILE, 0, "profile", "NAME", "AWS profile (default: $AWS_PROFILE)", NULL},   \
-	    {OPT_ID_OWNER, 0, "expected-bucket-owner", "ACCOUNT",                                  \
-	     "refuse buckets not owned by this account", NULL},                                    \
-	    {OPT_ID_RETRIES, 0, "max-attempts", "N",                                               \
-	     "attempts per request (default: $AWS_MAX_ATTEMPTS or 5)", NULL}
+	    {OPT_ID_OWNER,                                                                         \
+	     0,                                                                                    \
+	     "expected-bucket-owner",                                                              \
+	     "ACCOUNT",                                                                            \
+	     "refuse buckets not owned by this account",                                           \
+	     NULL},                                                                                \
+	{                                                                                          \
+		OPT_ID_RETRIES, 0, "max-attempts", "N",                                            \
+		    "attempts per request (default: $AWS_MAX_ATTEMPTS or 5)", NULL                 \
+	}
 
 /* Collect the AWS options; returns 1 when id was one of them. */
 int s3cli_option(struct s3_config *cfg, int id, const char *arg);

@@ -59,7 +59,8 @@ int http_simple_fetch(const struct http_simple *rq, long *status, struct buf *bo
 	int ret = 0;
 	if (rc != CURLE_OK) {
 		if (body->over)
-			ret = err_set(err, EXIT_FAIL, "%s: response larger than %zu bytes", rq->url, max);
+			ret = err_set(err, EXIT_FAIL, "%s: response larger than %zu bytes", rq->url,
+				      max);
 		else
 			ret = err_set(err, EXIT_FAIL, "%s: %s", rq->url, curl_easy_strerror(rc));
 	} else {

@@ -60,15 +60,15 @@ struct http_xfer {
 	http_done_fn on_done;
 	void *ctx;
 	/* response, filled by the engine (reset by http_engine_add) */
-	long status;		   /* 0 when no response arrived */
-	int failed;		   /* transport error: see err_msg */
-	int retryable;		   /* ... one worth retrying (not TLS verification, bad URL) */
-	int timed_out;		   /* ... because of the connect or stall timeout */
-	int aborted;		   /* a callback returned -1 */
-	char err_msg[256];	   /* transport error text */
-	uint64_t sent, received;   /* body bytes */
-	double ms;		   /* duration */
-	char *resp_headers;	   /* "name: value\n" lines, names lower-cased; malloc'd */
+	long status;		 /* 0 when no response arrived */
+	int failed;		 /* transport error: see err_msg */
+	int retryable;		 /* ... one worth retrying (not TLS verification, bad URL) */
+	int timed_out;		 /* ... because of the connect or stall timeout */
+	int aborted;		 /* a callback returned -1 */
+	char err_msg[256];	 /* transport error text */
+	uint64_t sent, received; /* body bytes */
+	double ms;		 /* duration */
+	char *resp_headers;	 /* "name: value\n" lines, names lower-cased; malloc'd */
 	size_t resp_headers_len;
 	void *internal; /* engine bookkeeping */
 };

@@ -24,12 +24,12 @@
 
 volatile sig_atomic_t s3_interrupted;
 
-#define ERR_BODY_MAX ((size_t)64 << 10)
-#define XML_BODY_MAX ((size_t)XML_MAX_DOC)
-#define RETRY_TOKENS 500
-#define RETRY_COST 5
+#define ERR_BODY_MAX	   ((size_t)64 << 10)
+#define XML_BODY_MAX	   ((size_t)XML_MAX_DOC)
+#define RETRY_TOKENS	   500
+#define RETRY_COST	   5
 #define RETRY_COST_TIMEOUT 10
-#define BACKOFF_CAP_MS 20000.0
+#define BACKOFF_CAP_MS	   20000.0
 
 double s3_now_ms(void)
 {
@@ -69,8 +69,8 @@ static int parse_endpoint(struct s3_client *c, const char *url, struct ja_err *e
 {
 	const char *p = strstr(url, "://");
 	if (!p || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
-		return err_set(err, EXIT_USAGE, "endpoint URL must start with http:// or https://: %s",
-			       url);
+		return err_set(err, EXIT_USAGE,
+			       "endpoint URL must start with http:// or https://: %s", url);
 	const char *host = p + 3, *end = host + strcspn(host, "/?#");
 	if (end == host)
 		return err_set(err, EXIT_USAGE, "endpoint URL has no host: %s", url);
@@ -105,8 +105,8 @@ static int bucket_dns_ok(const char *b)
 }
 
 /* host, signing path and URL of a request on bucket/key */
-void s3_address(struct s3_client *c, const char *bucket, const char *key, char **host,
-		    char **path, struct buf *url)
+void s3_address(struct s3_client *c, const char *bucket, const char *key, char **host, char **path,
+		struct buf *url)
 {
 	struct buf p = BUF_INIT;
 	if (c->custom_endpoint) {
@@ -377,7 +377,8 @@ static int on_data(struct http_xfer *x, const char *p, size_t n)
 	}
 	if (!op->on_data) {
 		if (buf_add(&op->body, p, n) < 0) {
-			err_set(&s->cb_err, EXIT_FAIL, "object larger than %zu bytes", op->body.max);
+			err_set(&s->cb_err, EXIT_FAIL, "object larger than %zu bytes",
+				op->body.max);
 			s->cb_failed = 1;
 			return -1;
 		}
@@ -465,10 +466,10 @@ static int start_attempt(struct s3_client *c, struct s3_op *op)
 	struct ja_err err = {0};
 	free_attempt(s);
 	buf_release(&s->body);
-	buf_init(&s->body, op->kind == S3_LIST || op->kind == S3_MPU_CREATE ||
-				   op->kind == S3_MPU_COMPLETE
-			       ? XML_BODY_MAX
-			       : ERR_BODY_MAX);
+	buf_init(&s->body,
+		 op->kind == S3_LIST || op->kind == S3_MPU_CREATE || op->kind == S3_MPU_COMPLETE
+		     ? XML_BODY_MAX
+		     : ERR_BODY_MAX);
 	if (op->kind == S3_GET && !op->on_data && !s->got) {
 		buf_release(&op->body);
 		buf_init(&op->body, S3_MAX_BODY);
@@ -669,8 +670,8 @@ static void trace(struct s3_client *c, struct s3_op *op, const char *what)
 {
 	struct op_state *s = op->internal;
 	s3_log(c, 2, "%s s3://%s/%s: %s, %" PRIu64 " B out, %" PRIu64 " B in, %.0f ms, attempt %d",
-	       kind_method(op->kind), op->bucket, op->key ? esc_name(op->key) : "", what,
-	       s->x.sent, s->x.received, s->x.ms, op->attempts);
+	       kind_method(op->kind), op->bucket, op->key ? esc_name(op->key) : "", what, s->x.sent,
+	       s->x.received, s->x.ms, op->attempts);
 }
 
 /* A result worth another attempt?  Sets *cost for the retry budget. */
@@ -686,11 +687,17 @@ static int transient(struct op_state *s, const struct s3_error_info *ei, int *co
 	long st = x->status;
 	if (st == 500 || st == 502 || st == 503 || st == 504 || st == 429)
 		return 1;
-	static const char *const codes[] = {"RequestTimeout", "SlowDown", "InternalError",
-					    "ServiceUnavailable", "Throttling",
-					    "ThrottlingException", "RequestThrottled",
-					    "TooManyRequestsException", "RequestLimitExceeded",
-					    "BandwidthLimitExceeded", "PriorRequestNotComplete",
+	static const char *const codes[] = {"RequestTimeout",
+					    "SlowDown",
+					    "InternalError",
+					    "ServiceUnavailable",
+					    "Throttling",
+					    "ThrottlingException",
+					    "RequestThrottled",
+					    "TooManyRequestsException",
+					    "RequestLimitExceeded",
+					    "BandwidthLimitExceeded",
+					    "PriorRequestNotComplete",
 					    NULL};
 	for (int i = 0; codes[i]; i++)
 		if (!strcmp(ei->code, codes[i]))
@@ -779,8 +786,7 @@ static int take_success(struct s3_client *c, struct s3_op *op)
 	return 0;
 }
 
-static int redirect_region(struct s3_client *c, struct op_state *s,
-			   const struct s3_error_info *ei)
+static int redirect_region(struct s3_client *c, struct op_state *s, const struct s3_error_info *ei)
 {
 	char *r = http_xfer_header(&s->x, "x-amz-bucket-region");
 	if (!r && ei->region[0])
@@ -789,8 +795,7 @@ static int redirect_region(struct s3_client *c, struct op_state *s,
 		free(r);
 		return 0;
 	}
-	s3_log(c, 1, "bucket %s is in region %s, not %s: using %s", s->op->bucket, r, c->region,
-	       r);
+	s3_log(c, 1, "bucket %s is in region %s, not %s: using %s", s->op->bucket, r, c->region, r);
 	free(c->region);
 	c->region = r;
 	return 1;
@@ -838,7 +843,8 @@ static void attempt_done(struct http_xfer *x)
 		char st[96];
 		snprintf(st, sizeof(st), "HTTP %ld%s%s", x->status, ei.code[0] ? " " : "", ei.code);
 		trace(c, op, st);
-		if ((x->status == 301 || x->status == 307 || !strcmp(ei.code, "PermanentRedirect") ||
+		if ((x->status == 301 || x->status == 307 ||
+		     !strcmp(ei.code, "PermanentRedirect") ||
 		     !strcmp(ei.code, "AuthorizationHeaderMalformed") ||
 		     (x->status == 400 && op->kind == S3_HEAD)) &&
 		    !s->redirected && redirect_region(c, s, &ei)) {
@@ -862,7 +868,8 @@ static void attempt_done(struct http_xfer *x)
 			}
 			free(d);
 		}
-		if ((!strcmp(ei.code, "ExpiredToken") || !strcmp(ei.code, "TokenRefreshRequired")) &&
+		if ((!strcmp(ei.code, "ExpiredToken") ||
+		     !strcmp(ei.code, "TokenRefreshRequired")) &&
 		    !s->creds_refreshed) {
 			creds_invalidate(c->creds);
 			s->creds_refreshed = 1;

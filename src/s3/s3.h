@@ -18,10 +18,10 @@
 #include "xml.h"
 
 #define S3_DEFAULT_CONCURRENCY 32
-#define S3_MAX_PARTS 10000
-#define S3_MIN_PART ((uint64_t)8 << 20)
-#define S3_MAX_OBJECT ((uint64_t)5 << 40)
-#define S3_MAX_BODY ((size_t)256 << 20) /* a GET kept in memory */
+#define S3_MAX_PARTS	       10000
+#define S3_MIN_PART	       ((uint64_t)8 << 20)
+#define S3_MAX_OBJECT	       ((uint64_t)5 << 40)
+#define S3_MAX_BODY	       ((size_t)256 << 20) /* a GET kept in memory */
 
 struct s3_config {
 	const char *profile;		   /* NULL: AWS_PROFILE or "default" */
@@ -107,12 +107,12 @@ struct s3_op {
 
 	/* --- output --- */
 	int ok;
-	long status;	 /* last HTTP status, 0 if none */
-	int not_found;	 /* 404 (NoSuchKey, or NoSuchBucket: see err) */
-	int attempts;	 /* requests made */
+	long status;	   /* last HTTP status, 0 if none */
+	int not_found;	   /* 404 (NoSuchKey, or NoSuchBucket: see err) */
+	int attempts;	   /* requests made */
 	struct ja_err err; /* when !ok */
-	uint64_t size;	 /* HEAD/GET: the object's size */
-	char *etag;	 /* HEAD/GET/PUT/MPU_PART/MPU_COMPLETE */
+	uint64_t size;	   /* HEAD/GET: the object's size */
+	char *etag;	   /* HEAD/GET/PUT/MPU_PART/MPU_COMPLETE */
 	char *last_modified;
 	char *content_type_out;
 	struct s3_meta *meta_out; /* HEAD/GET */

@@ -77,11 +77,13 @@ void s3_error_line(struct s3_client *c, struct s3_op *op, const struct s3_error_
 	if (err->msg[0] && !code[0] && st >= 200 && st < 300)
 		return; /* a message set while reading a good status (bad XML) */
 	if (!strcmp(code, "NoSuchBucket"))
-		err_set(err, EXIT_FAIL, "%s %s: bucket '%s' does not exist", name, where, op->bucket);
+		err_set(err, EXIT_FAIL, "%s %s: bucket '%s' does not exist", name, where,
+			op->bucket);
 	else if (!strcmp(code, "NoSuchKey") || (st == 404 && op->kind == S3_HEAD))
 		err_set(err, EXIT_FAIL, "%s %s: no such object", name, where);
 	else if (!strcmp(code, "NoSuchUpload"))
-		err_set(err, EXIT_FAIL, "%s %s: the multipart upload no longer exists", name, where);
+		err_set(err, EXIT_FAIL, "%s %s: the multipart upload no longer exists", name,
+			where);
 	else if (!strcmp(code, "AccessDenied") || (st == 403 && !code[0])) {
 		const char *kms = "";
 		if (mentions_kms(ei->message))
@@ -102,8 +104,9 @@ void s3_error_line(struct s3_client *c, struct s3_op *op, const struct s3_error_
 		err_set(err, EXIT_FAIL, "%s %s: access denied: needs %s%s%s%s", name, where,
 			permission(op), head, kms, owner);
 	} else if (!strcmp(code, "InvalidAccessKeyId"))
-		err_set(err, EXIT_FAIL, "%s %s: the AWS access key id is not known to the service "
-					"(check the credentials)",
+		err_set(err, EXIT_FAIL,
+			"%s %s: the AWS access key id is not known to the service "
+			"(check the credentials)",
 			name, where);
 	else if (!strcmp(code, "SignatureDoesNotMatch"))
 		err_set(err, EXIT_FAIL,
@@ -177,7 +180,8 @@ void s3_take_headers(struct s3_op *op, const struct http_xfer *x, uint64_t *tota
 			break;
 		const char *colon = memchr(p, ':', (size_t)(eol - p));
 		if (colon && colon - p > 11 && !strncmp(p, "x-amz-meta-", 11)) {
-			xgrow((void **)&op->meta_out, &cap, op->nmeta_out + 1, sizeof(*op->meta_out));
+			xgrow((void **)&op->meta_out, &cap, op->nmeta_out + 1,
+			      sizeof(*op->meta_out));
 			struct s3_meta *m = &op->meta_out[op->nmeta_out++];
 			m->name = xstrndup(p + 11, (size_t)(colon - p) - 11);
 			const char *val = colon + 1;

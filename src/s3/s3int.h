@@ -24,11 +24,11 @@ struct s3_client {
 	uint64_t rng;
 	struct s3_op *qhead, *qtail; /* ready to start */
 	size_t queued;
-	struct s3_op *retry;	/* waiting for their backoff */
-	struct op_state *live;	/* running */
-	int running;		/* requests in flight */
-	size_t pending;		/* submitted ops not finished */
-	int mpu_active;		/* multipart uploads between their steps */
+	struct s3_op *retry;   /* waiting for their backoff */
+	struct op_state *live; /* running */
+	int running;	       /* requests in flight */
+	size_t pending;	       /* submitted ops not finished */
+	int mpu_active;	       /* multipart uploads between their steps */
 	void (*feed)(void *ctx);
 	void *feed_ctx;
 };
@@ -63,8 +63,8 @@ struct op_state {
 
 double s3_now_ms(void);
 /* Host header, signing path (unencoded) and URL (appended to url) of bucket/key. */
-void s3_address(struct s3_client *c, const char *bucket, const char *key, char **host,
-		char **path, struct buf *url);
+void s3_address(struct s3_client *c, const char *bucket, const char *key, char **host, char **path,
+		struct buf *url);
 /* An HTTP Date ("Tue, 01 Dec 2026 13:40:00 GMT") to unix seconds. */
 int s3_parse_http_date(const char *s, int64_t *out);
 /* The next retry's wait: uniform in [0, min(20 s, base * 2^(attempt-1))). */

@@ -42,7 +42,8 @@ TEST(virtual_hosted_on_aws)
 	if (!c)
 		return;
 	check_address(c, "my-bucket", "Data/ab.xxh128", "my-bucket.s3.eu-west-1.amazonaws.com",
-		      "/Data/ab.xxh128", "https://my-bucket.s3.eu-west-1.amazonaws.com/Data/ab.xxh128");
+		      "/Data/ab.xxh128",
+		      "https://my-bucket.s3.eu-west-1.amazonaws.com/Data/ab.xxh128");
 	/* keys are encoded once, '/' kept, nothing normalised */
 	check_address(c, "my-bucket", "a b/../c//d+é", "my-bucket.s3.eu-west-1.amazonaws.com",
 		      "/a b/../c//d+é",
