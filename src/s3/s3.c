@@ -465,6 +465,7 @@ static int start_attempt(struct s3_client *c, struct s3_op *op)
 	struct op_state *s = op->internal;
 	struct ja_err err = {0};
 	free_attempt(s);
+	s->x.ctx = s; /* read_body may run before the transfer starts (payload hash) */
 	buf_release(&s->body);
 	buf_init(&s->body,
 		 op->kind == S3_LIST || op->kind == S3_MPU_CREATE || op->kind == S3_MPU_COMPLETE
