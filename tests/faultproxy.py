@@ -20,6 +20,8 @@ A fault plan is a list of rules separated by ';' (or given as several --fault):
                    with ",half": forward and send the head and half the body first
     trickle:BPS    forward, send the response body at about BPS bytes/s
     reset-upload   read part of the request body (100 Continue is sent if asked), RST
+    redirect:REGION  answer 301 PermanentRedirect naming REGION (x-amz-bucket-region)
+    skew           answer 403 RequestTimeTooSkewed (with the proxy's Date header)
 
 A rule injects into the first N requests it matches (default N=1), or with every=K
 into every Kth matching request (then N defaults to inf). "Part of the body" is
@@ -56,7 +58,7 @@ import threading
 import time
 
 CONTROL = "/__faultproxy/"
-KINDS = ("500", "503", "reset", "truncate", "stall", "trickle", "reset-upload")
+KINDS = ("500", "503", "reset", "truncate", "stall", "trickle", "reset-upload", "redirect", "skew")
 BUF = 65536
 MAX_LINE = 16384
 MAX_HEAD = 65536
@@ -308,6 +310,10 @@ class Rule:
             self.arg = float(arg) if arg else 5.0
             if not 0 <= self.arg <= 3600:
                 raise ValueError("stall seconds out of range: %r" % arg)
+        elif kind == "redirect":
+            if not re.fullmatch(r"[a-z0-9-]{1,32}", arg or ""):
+                raise ValueError("redirect needs a region: redirect:REGION")
+            self.arg = arg
         elif kind == "trickle":
             if not arg.isdigit() or int(arg) < 1:
                 raise ValueError("trickle needs a rate in bytes/s: trickle:BPS")
@@ -510,6 +516,40 @@ def s3_error(kind, method, keep):
     return resp
 
 
+def s3_redirect(region, method, keep):
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PermanentRedirect</Code>'
+        "<Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message>"
+        "<Endpoint>s3.%s.amazonaws.com</Endpoint><Region>%s</Region><RequestId>FAULTPROXY</RequestId></Error>"
+        % (region, region)
+    ).encode()
+    resp = simple_response(301, "Moved Permanently", body, "application/xml", keep, ["x-amz-bucket-region: " + region])
+    if method == "HEAD":
+        resp = resp[: resp.index(b"\r\n\r\n") + 4]
+    return resp
+
+
+def s3_skew(method, keep):
+    now = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>RequestTimeTooSkewed</Code>'
+        "<Message>The difference between the request time and the current time is too large.</Message>"
+        "<RequestId>FAULTPROXY</RequestId></Error>"
+    ).encode()
+    resp = simple_response(403, "Forbidden", body, "application/xml", keep, ["Date: " + now])
+    if method == "HEAD":
+        resp = resp[: resp.index(b"\r\n\r\n") + 4]
+    return resp
+
+
+def log_headers(path, method, target, req):
+    """One line per request: method, target and the headers, secrets redacted."""
+    hidden = ("authorization", "x-amz-security-token")
+    parts = ["%s: %s" % (k.lower(), "<redacted>" if k.lower() in hidden else v) for k, v in req.headers]
+    with open(path, "a", encoding="utf-8", errors="replace") as f:
+        f.write("%s %s | %s\n" % (method, target, " | ".join(parts)))
+
+
 def response_head(head, close):
     """The upstream's response head without hop-by-hop headers, for the client."""
     lines = [head.first]
@@ -576,12 +616,20 @@ class Connection:
         rule = self.proxy.pick(method, target)
         kind = rule.kind if rule else None
 
-        if kind in ("500", "503"):
+        if self.proxy.args.log_headers:
+            log_headers(self.proxy.args.log_headers, method, target, req)
+        if kind in ("500", "503", "redirect", "skew"):
+            if kind == "redirect":
+                answer = lambda k: s3_redirect(rule.arg, method, k)
+            elif kind == "skew":
+                answer = lambda k: s3_skew(method, k)
+            else:
+                answer = lambda k: s3_error(kind, method, k)
             if expect and has_body:  # refuse before the body, as S3 does
-                self.sock.sendall(s3_error(kind, method, False))
+                self.sock.sendall(answer(False))
                 return "close"
             copy_body(self.client, framing, length, lambda data: None)
-            self.sock.sendall(s3_error(kind, method, keep))
+            self.sock.sendall(answer(keep))
             return "keep" if keep else "close"
         if kind == "reset-upload":
             if expect and has_body:
@@ -774,6 +822,7 @@ def main():
     ap.add_argument("--max-conns", type=int, default=64, help="client connections served at once")
     ap.add_argument("--idle-timeout", type=float, default=60.0, help="seconds a keep-alive connection may idle")
     ap.add_argument("--io-timeout", type=float, default=60.0, help="seconds a read or write may block")
+    ap.add_argument("--log-headers", metavar="FILE", help="append each request's headers (secrets redacted) to FILE")
     ap.add_argument("--watch-stdin", action="store_true", help="exit at end of file on stdin")
     args = ap.parse_args()
     host, _, port = args.upstream.rpartition(":")

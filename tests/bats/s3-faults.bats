@@ -7,7 +7,7 @@ load s3-helper
 
 setup_file() {
 	s3_start
-	proxy_start
+	proxy_start --log-headers "$BATS_FILE_TMPDIR/headers.log"
 	export AWS_ENDPOINT_URL_S3="$PROXY_ENDPOINT"
 	export JA_RETRY_BASE_MS=50 JA_STALL_TIMEOUT_MS=2000
 	head -c $((3 * 1024 * 1024)) /dev/urandom >"$BATS_FILE_TMPDIR/obj"
@@ -155,4 +155,41 @@ injected() { # injected KIND: at least one injection of KIND happened
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 130 ]
 	[ -z "$(ls -A "$T/d")" ]
+}
+
+@test "a bucket in another region: the redirect is followed once and -v says so" {
+	echo data >"$T/x"
+	proxy_fault 'redirect:eu-west-1,n=1'
+	run_split ja-s3 -v --region us-east-1 cp "$T/x" "s3://$S3_BUCKET/fredirect"
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	grep -q "bucket $S3_BUCKET is in region eu-west-1, not us-east-1" <<<"$stderr"
+	injected redirect
+	# the retried request was signed for the new region
+	grep -q "^PUT /$S3_BUCKET/fredirect " "$BATS_FILE_TMPDIR/headers.log"
+	# a redirect that keeps coming is an error naming the region, not a loop
+	proxy_fault 'redirect:eu-west-1,n=inf'
+	run_split ja-s3 --region us-east-1 cat "s3://$S3_BUCKET/fredirect"
+	assert_error 1 "wrong region"
+	[ "$(proxy_stat injected.redirect)" -le 4 ]
+}
+
+@test "RequestTimeTooSkewed is corrected with the server's clock and sent again" {
+	echo data >"$T/x"
+	proxy_fault 'skew,n=1'
+	run_split ja-s3 -v cp "$T/x" "s3://$S3_BUCKET/fskew"
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	grep -q "clock differs from S3's" <<<"$stderr"
+	injected skew
+}
+
+@test "every request carries ExpectedBucketOwner when it is configured" {
+	: >"$BATS_FILE_TMPDIR/headers.log"
+	echo data >"$T/x"
+	ja-s3 --expected-bucket-owner 123456789000 cp "$T/x" "s3://$S3_BUCKET/fowner/x"
+	JA_EXPECTED_BUCKET_OWNER=123456789000 ja-s3 ls "s3://$S3_BUCKET/fowner/" >/dev/null
+	JA_EXPECTED_BUCKET_OWNER=123456789000 ja-s3 stat "s3://$S3_BUCKET/fowner/x" >/dev/null
+	JA_EXPECTED_BUCKET_OWNER=123456789000 ja-s3 cat "s3://$S3_BUCKET/fowner/x" >/dev/null
+	n=$(grep -vc '^$' "$BATS_FILE_TMPDIR/headers.log")
+	[ "$n" -ge 4 ]
+	[ "$(grep -c 'x-amz-expected-bucket-owner: 123456789000' "$BATS_FILE_TMPDIR/headers.log")" -eq "$n" ]
 }
