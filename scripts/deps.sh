@@ -9,7 +9,7 @@ PKGS=(
 	libsqlite3-dev libexpat1-dev libfuse3-dev fuse3 libarchive-dev
 	bats mandoc bash-completion zsh bsdextrautils python3 openssl
 	clang clang-format libclang-rt-14-dev
-	awscli wrk curl
+	awscli wrk apache2-utils curl
 )
 missing=()
 for p in "${PKGS[@]}"; do
