@@ -2,10 +2,11 @@
  *
  * Settings: profile, region, endpoint, CA bundle, max attempts, from the
  * environment and ~/.aws/config.  Credentials: a chain of providers tried in
- * the AWS CLI's order (environment, shared credentials file, config file,
- * credential_process, container endpoint, EC2 instance metadata IMDSv2), cached
+ * the AWS CLI's order (environment, shared credentials file, credential_process,
+ * config file, container endpoint, EC2 instance metadata IMDSv2), cached
  * and refreshed before they expire.  Never prints; secrets never appear in
- * error messages.
+ * error messages.  Profiles that assume a role, use IAM Identity Center (sso_*)
+ * or web identity are refused with an error naming the profile and the key.
  */
 #ifndef JA_CREDS_H
 #define JA_CREDS_H
@@ -50,5 +51,12 @@ const struct aws_creds *creds_get(struct creds_chain *c, int64_t now, struct ja_
 /* Drop the cached credentials (after ExpiredToken) so the next creds_get resolves again. */
 void creds_invalidate(struct creds_chain *c);
 void creds_chain_free(struct creds_chain *c);
+/* How long a credential_process may run before it is killed and creds_get fails
+ * (default 120 s, long enough for an MFA prompt on the terminal). */
+void creds_chain_set_process_timeout(struct creds_chain *c, long ms);
+
+/* RFC 3339 time ("2026-12-01T12:00:00Z", fractional seconds, "+01:00" offsets) to
+ * unix seconds in *t.  -1 when malformed or without a zone. */
+int aws_parse_time(const char *s, int64_t *t);
 
 #endif
