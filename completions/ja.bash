@@ -6,12 +6,12 @@ _ja()
 	local app=${words[0]##*/}
 	if [[ $app == ja ]]; then
 		if ((cword == 1)); then
-			COMPREPLY=($(compgen -W 'diff hash merge snapshot help --list --version --help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'diff hash merge s3 snapshot help --list --version --help' -- "$cur"))
 			return
 		fi
 		app=${words[1]}
 		if [[ $app == help ]]; then
-			((cword == 2)) && COMPREPLY=($(compgen -W 'diff hash merge snapshot ' -- "$cur"))
+			((cword == 2)) && COMPREPLY=($(compgen -W 'diff hash merge s3 snapshot ' -- "$cur"))
 			return
 		fi
 	else
@@ -51,6 +51,33 @@ _ja()
 	merge:-o|merge:--output)
 		_filedir
 		return ;;
+	s3:--metadata)
+		COMPREPLY=()
+		return ;;
+	s3:--content-type)
+		COMPREPLY=()
+		return ;;
+	s3:--page-size)
+		COMPREPLY=()
+		return ;;
+	s3:-j|s3:--jobs)
+		COMPREPLY=()
+		return ;;
+	s3:--endpoint-url)
+		COMPREPLY=()
+		return ;;
+	s3:--region)
+		COMPREPLY=()
+		return ;;
+	s3:--profile)
+		COMPREPLY=()
+		return ;;
+	s3:--expected-bucket-owner)
+		COMPREPLY=()
+		return ;;
+	s3:--max-attempts)
+		COMPREPLY=()
+		return ;;
 	snapshot:--format)
 		COMPREPLY=($(compgen -W 'v2023 v2025' -- "$cur"))
 		return ;;
@@ -84,6 +111,7 @@ _ja()
 		diff) COMPREPLY=($(compgen -W ' --hash --status --exit-code -i --include -e --exclude --include-exclude-config --symlinks --no-cache --rehash --cache-dir --skip-unreadable -j --jobs --progress -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		hash) COMPREPLY=($(compgen -W ' -c --check --chunks -j --jobs -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		merge) COMPREPLY=($(compgen -W ' --format -o --output --by-mtime -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
+		s3) COMPREPLY=($(compgen -W ' -r --recursive --metadata --content-type --page-size -j --jobs --endpoint-url --region --profile --expected-bucket-owner --max-attempts -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		snapshot) COMPREPLY=($(compgen -W ' --format -i --include -e --exclude --include-exclude-config --symlinks --no-cache --rehash --cache-dir --skip-unreadable -j --jobs --progress -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		esac
 		return
@@ -92,7 +120,8 @@ _ja()
 	diff) _filedir ;;
 	hash) _filedir ;;
 	merge) _filedir ;;
+	s3) COMPREPLY=($(compgen -W 'ls stat cat cp rm' -- "$cur")) ;;
 	snapshot) _filedir -d ;;
 	esac
 }
-complete -F _ja ja ja-diff ja-hash ja-merge ja-snapshot
+complete -F _ja ja ja-diff ja-hash ja-merge ja-s3 ja-snapshot

@@ -46,6 +46,10 @@ int http_simple_fetch(const struct http_simple *rq, long *status, struct buf *bo
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* credential endpoints are link-local or loopback: never through a proxy */
+	curl_easy_setopt(h, CURLOPT_NOPROXY,
+			 "169.254.169.254,169.254.170.2,169.254.170.23,fd00:ec2::23,fd00:ec2::254,"
+			 "localhost,127.0.0.1,::1");
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, rq->timeout_ms ? rq->timeout_ms : 5000L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, simple_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
