@@ -19,11 +19,13 @@
 #define OPT_META  1201
 #define OPT_CTYPE 1202
 #define OPT_PAGE  1203
+#define OPT_RANGE 1204
 
 const struct opt applet_s3_opts[] = {
     {'r', 'r', "recursive", NULL, "ls, cp, rm: every object under the prefix / every file", NULL},
     {OPT_META, 0, "metadata", "NAME=VALUE", "cp to S3: user metadata (repeatable)", NULL},
     {OPT_CTYPE, 0, "content-type", "TYPE", "cp to S3: Content-Type", NULL},
+    {OPT_RANGE, 0, "range", "FIRST-[LAST]", "cat: only these bytes (0-based, inclusive)", NULL},
     {OPT_PAGE, 0, "page-size", "N", "keys asked for per list request (default 1000)", NULL},
     OPT_JOBS,
     OPT_S3,
@@ -38,6 +40,8 @@ struct ctx {
 	size_t nmeta;
 	const char *ctype;
 	int page;
+	int has_range;
+	uint64_t range_off, range_len; /* range_len 0: to the end */
 	int failed;
 };
 
@@ -623,6 +627,24 @@ static int cmd_rm(struct ctx *x, char **args, int n)
 	return 0;
 }
 
+static void parse_range(struct ctx *x, const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long long a = strtoull(arg, &end, 10), b = 0;
+	int ok = *arg >= '0' && *arg <= '9' && !errno && *end == '-';
+	if (ok && end[1]) {
+		const char *p = end + 1;
+		b = strtoull(p, &end, 10);
+		ok = *p >= '0' && *p <= '9' && !errno && !*end && b >= a;
+		x->range_len = b - a + 1;
+	}
+	if (!ok)
+		opt_usage_error("--range: FIRST-LAST or FIRST- expected, not '%s'", esc_name(arg));
+	x->has_range = 1;
+	x->range_off = a;
+}
+
 int applet_s3_main(int argc, char **argv)
 {
 	struct optstate st;
@@ -637,6 +659,8 @@ int applet_s3_main(int argc, char **argv)
 			x.recursive = 1;
 		else if (id == OPT_CTYPE)
 			x.ctype = st.arg;
+		else if (id == OPT_RANGE)
+			parse_range(&x, st.arg);
 		else if (id == OPT_PAGE)
 			x.page = (int)opt_long(st.arg, "--page-size", 1, 1000);
 		else if (id == OPT_META) {

@@ -529,15 +529,18 @@ static int start_attempt(struct s3_client *c, struct s3_op *op)
 		hdr(s, sh, "x-amz-security-token", keep(s, xstrdup(cr->session_token)));
 	if (c->owner)
 		hdr(s, sh, "x-amz-expected-bucket-owner", c->owner);
-	uint64_t start = 0, end = 0; /* GET range, end inclusive; end 0 = open */
 	if (op->kind == S3_GET && (op->has_range || s->got)) {
-		start = (op->has_range ? op->range_off : 0) + s->got;
-		if (op->has_range)
-			end = op->range_off + op->range_len - 1;
-		else if (s->total)
-			end = s->total - 1;
+		/* a range, or the rest of an interrupted download of the same object */
+		uint64_t start = (op->has_range ? op->range_off : 0) + s->got, end = 0;
+		int has_end = 0;
+		if (op->has_range && op->range_len)
+			end = op->range_off + op->range_len - 1, has_end = 1;
+		else if (s->total_known && s->total)
+			end = s->total - 1, has_end = 1;
+		if (has_end && start > end && s->got)
+			return 1; /* the connection broke after the last byte: nothing is missing */
 		struct buf r = BUF_INIT;
-		if (end)
+		if (has_end)
 			buf_addf(&r, "bytes=%" PRIu64 "-%" PRIu64, start, end);
 		else
 			buf_addf(&r, "bytes=%" PRIu64 "-", start);
@@ -812,6 +815,14 @@ static void attempt_done(struct http_xfer *x)
 	c->running--;
 	live_unlink(c, s);
 	op->status = x->status;
+	if (op->kind == S3_GET && x->status >= 200 && x->status <= 299 && !s->total_known &&
+	    x->failed) {
+		/* a download cut short: what the retry resumes needs size and ETag */
+		s3_take_headers(op, x, &s->total);
+		s->total_known = 1;
+		free(op->etag);
+		op->etag = http_xfer_header(x, "etag");
+	}
 	int cost = RETRY_COST;
 	if (s->cb_failed) { /* the caller's callback said stop */
 		op->err = s->cb_err;
@@ -994,7 +1005,10 @@ int s3_run(struct s3_client *c, struct ja_err *err)
 				fail_interrupted(c, op);
 				continue;
 			}
-			if (start_attempt(c, op) < 0)
+			int r = start_attempt(c, op);
+			if (r > 0)
+				op->ok = 1;
+			if (r != 0)
 				finish_op(c, op);
 		}
 		if (!c->running && !c->qhead && !c->retry && !c->mpu_active) {

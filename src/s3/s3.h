@@ -143,6 +143,10 @@ const char *s3_op_meta(const struct s3_op *op, const char *name);
  * an op finishes. */
 void s3_set_feeder(struct s3_client *c, void (*feed)(void *ctx), void *ctx);
 
+/* The multipart part size for an object of len bytes: configured (at least 8 MiB),
+ * grown in MiB steps so no object needs more than S3_MAX_PARTS parts. */
+uint64_t s3_part_size(uint64_t len, uint64_t configured);
+
 /* "s3://BUCKET/KEY" -> bucket, key (malloc'd; key may be ""); -1 with err (code 2). */
 int s3_parse_url(const char *url, char **bucket, char **key, struct ja_err *err);
 

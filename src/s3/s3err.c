@@ -81,6 +81,9 @@ void s3_error_line(struct s3_client *c, struct s3_op *op, const struct s3_error_
 			op->bucket);
 	else if (!strcmp(code, "NoSuchKey") || (st == 404 && op->kind == S3_HEAD))
 		err_set(err, EXIT_FAIL, "%s %s: no such object", name, where);
+	else if (st == 412 && op->kind == S3_GET)
+		err_set(err, EXIT_FAIL, "%s %s: the object changed while it was being downloaded",
+			name, where);
 	else if (!strcmp(code, "NoSuchUpload"))
 		err_set(err, EXIT_FAIL, "%s %s: the multipart upload no longer exists", name,
 			where);

@@ -168,17 +168,22 @@ static void create_done(struct s3_op *op)
 	submit_parts(m);
 }
 
+uint64_t s3_part_size(uint64_t len, uint64_t configured)
+{
+	/* at least the configured size, grown in MiB steps to stay under the part limit */
+	uint64_t ps = configured < S3_MIN_PART ? S3_MIN_PART : configured;
+	uint64_t need = (len + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
+	if (need > ps)
+		ps = (need + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+	return ps;
+}
+
 void s3_mpu_start(struct s3_client *c, struct s3_op *u)
 {
 	struct mpu *m = xcalloc(1, sizeof(*m));
 	m->c = c;
 	m->user = u;
-	/* parts of at least the configured size, grown (in MiB steps) to stay under the
-	 * part-count limit */
-	uint64_t ps = c->part_size < S3_MIN_PART ? S3_MIN_PART : c->part_size;
-	uint64_t need = (u->len + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
-	if (need > ps)
-		ps = (need + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+	uint64_t ps = s3_part_size(u->len, c->part_size);
 	m->part_size = ps;
 	m->nparts = (size_t)((u->len + ps - 1) / ps);
 	m->parts = xcalloc(m->nparts, sizeof(*m->parts));

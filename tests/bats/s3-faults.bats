@@ -193,3 +193,23 @@ injected() { # injected KIND: at least one injection of KIND happened
 	[ "$n" -ge 4 ]
 	[ "$(grep -c 'x-amz-expected-bucket-owner: 123456789000' "$BATS_FILE_TMPDIR/headers.log")" -eq "$n" ]
 }
+
+@test "the retry budget stops a retry storm when everything fails" {
+	mkdir "$T/many"
+	for i in $(seq 1 60); do echo "$i" >"$T/many/f$i"; done
+	proxy_fault '503,n=inf'
+	run_split ja-s3 -j 8 --max-attempts 5 cp -r "$T/many" "s3://$S3_BUCKET/storm"
+	[ "$status" -eq 1 ]
+	grep -q "retry budget exhausted" <<<"$stderr"
+	n=$(proxy_stat injected.503)
+	# 60 first attempts and at most 100 retries (500 tokens, 5 a retry), not 300 requests
+	[ "$n" -ge 60 ] && [ "$n" -le 160 ]
+	[ "$(grep -c . <<<"$stderr")" -eq 60 ]
+}
+
+@test "a refused connection is retried, then one clear line" {
+	start=$SECONDS
+	run_split ja-s3 --endpoint-url http://127.0.0.1:9 --max-attempts 3 cat "s3://$S3_BUCKET/x"
+	assert_error 1 "gave up after 3 attempts: GetObject s3://$S3_BUCKET/x: .*onnect"
+	[ $((SECONDS - start)) -lt 10 ]
+}

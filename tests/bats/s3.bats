@@ -162,3 +162,36 @@ mkfile() { # mkfile PATH SIZE-IN-KIB
 	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY ja-s3 --profile proc cat "$(B proc/x)" >"$T/y"
 	assert_files_equal "$T/x" "$T/y"
 }
+
+@test "cat --range returns exactly the bytes asked for" {
+	printf '0123456789abcdefghij' >"$T/r"
+	ja-s3 cp "$T/r" "$(B range/r)"
+	assert_eq "$(ja-s3 cat --range 3-7 "$(B range/r)")" "34567"
+	assert_eq "$(ja-s3 cat --range 15- "$(B range/r)")" "fghij"
+	assert_eq "$(ja-s3 cat --range 0-0 "$(B range/r)")" "0"
+	run_split ja-s3 cat --range 7-3 "$(B range/r)"
+	assert_error 2 "--range"
+}
+
+teardown() {
+	if [ -n "${TLS_PID:-}" ]; then _s3h_kill "$TLS_PID"; fi
+}
+
+@test "HTTPS: the server certificate is verified; AWS_CA_BUNDLE names a CA to trust" {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" \
+		-days 2 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+	JA_S3SERVER_EXIT_WITH_PARENT=1 setsid node --openssl-legacy-provider \
+		"$JA_ROOT/tests/s3server/launch.js" -d "$T/tlsdata" -a 127.0.0.1 -p 0 \
+		--no-vhost-buckets --configure-bucket tls --key "$T/key.pem" --cert "$T/cert.pem" -s \
+		</dev/null >"$T/tls.out" 2>"$T/tls.err" 3>&- &
+	TLS_PID=$!
+	port=$(_s3h_listen "$TLS_PID" "$T/tls.out" "$T/tls.err" "the TLS server")
+	echo secret-data >"$T/x"
+	run_split ja-s3 --endpoint-url "https://127.0.0.1:$port" cp "$T/x" s3://tls/x
+	assert_error 1 "certificate"
+	AWS_CA_BUNDLE="$T/cert.pem" ja-s3 --endpoint-url "https://127.0.0.1:$port" cp "$T/x" s3://tls/x
+	AWS_CA_BUNDLE="$T/cert.pem" ja-s3 --endpoint-url "https://127.0.0.1:$port" cat s3://tls/x >"$T/y"
+	assert_files_equal "$T/x" "$T/y"
+	# over HTTPS the payload is not hashed into the signature (UNSIGNED-PAYLOAD)
+	[ -f "$T/tlsdata/tls/x._S3rver_object" ]
+}

@@ -188,6 +188,23 @@ TEST(error_lines_are_actionable)
 	check_error("Weird", 418, S3_GET, NULL, "teapot", "Weird: teapot (HTTP 418)");
 }
 
+TEST(part_sizes_keep_under_ten_thousand_parts)
+{
+	uint64_t mib = 1 << 20;
+	CHECK(s3_part_size(100 * mib, 16 * mib) == 16 * mib);
+	CHECK(s3_part_size(100 * mib, 1 * mib) == 8 * mib); /* S3's floor is 5 MiB; ja's 8 */
+	uint64_t lens[] = {160000 * mib, 160000 * mib + 1, (uint64_t)1 << 40, S3_MAX_OBJECT,
+			   S3_MAX_OBJECT - 1};
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		uint64_t ps = s3_part_size(lens[i], 16 * mib);
+		CHECK(ps % mib == 0);
+		CHECK((lens[i] + ps - 1) / ps <= S3_MAX_PARTS);
+		CHECK(ps <= (uint64_t)5 << 30); /* S3's largest part */
+	}
+	CHECK(s3_part_size(160000 * mib, 16 * mib) == 16 * mib);
+	CHECK(s3_part_size(160000 * mib + 1, 16 * mib) == 17 * mib);
+}
+
 int main(void)
 {
 	RUN(virtual_hosted_on_aws);
@@ -197,5 +214,6 @@ int main(void)
 	RUN(backoff_is_jittered_capped_and_growing);
 	RUN(s3_urls);
 	RUN(error_lines_are_actionable);
+	RUN(part_sizes_keep_under_ten_thousand_parts);
 	return unit_done();
 }
