@@ -238,13 +238,15 @@ static int cmd_cat(struct ctx *x, char **args, int n)
 	for (int i = 0; i < n && !x->failed; i++) {
 		char *bucket, *key;
 		parse(args[i], &bucket, &key);
-		struct s3_op op = {
-		    .kind = S3_GET, .bucket = bucket, .key = key, .on_data = to_stdout};
-		if (s3_do(x->c, &op) < 0) {
-			if (errno == EPIPE)
-				x->failed = x->failed ? x->failed : 0;
+		struct s3_op op = {.kind = S3_GET,
+				   .bucket = bucket,
+				   .key = key,
+				   .on_data = to_stdout,
+				   .has_range = x->has_range,
+				   .range_off = x->range_off,
+				   .range_len = x->range_len};
+		if (s3_do(x->c, &op) < 0)
 			report(x, &op);
-		}
 		s3_op_release(&op);
 		free(bucket);
 		free(key);

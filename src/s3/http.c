@@ -110,6 +110,7 @@ struct http_engine *http_engine_new(const struct http_engine_opts *o)
 	http_global_init();
 	struct http_engine *e = xcalloc(1, sizeof(*e));
 	e->o = *o;
+	e->o.ca_bundle = o->ca_bundle ? xstrdup(o->ca_bundle) : NULL;
 	if (e->o.max_conns < 1)
 		e->o.max_conns = 1;
 	if (!e->o.connect_timeout_ms)
@@ -173,6 +174,7 @@ void http_engine_free(struct http_engine *e)
 	free(e->idle);
 	curl_multi_cleanup(e->multi);
 	curl_share_cleanup(e->share);
+	free((char *)e->o.ca_bundle);
 	free(e);
 }
 
@@ -405,10 +407,10 @@ int http_engine_running(const struct http_engine *e)
 	return e->running;
 }
 
-char *http_xfer_header(const struct http_xfer *x, const char *name)
+static char *find_header(const char *lines, const char *name)
 {
 	size_t nl = strlen(name);
-	for (const char *p = x->resp_headers; p && *p;) {
+	for (const char *p = lines; p && *p;) {
 		const char *eol = strchr(p, '\n');
 		if (!eol)
 			break;
@@ -417,6 +419,17 @@ char *http_xfer_header(const struct http_xfer *x, const char *name)
 		p = eol + 1;
 	}
 	return NULL;
+}
+
+char *http_xfer_header(const struct http_xfer *x, const char *name)
+{
+	return find_header(x->resp_headers, name);
+}
+
+char *http_xfer_live_header(const struct http_xfer *x, const char *name)
+{
+	const struct xfer_state *st = x->internal;
+	return st ? find_header(st->hdrs.p, name) : NULL;
 }
 
 void http_xfer_release(struct http_xfer *x)

@@ -84,6 +84,9 @@ void http_engine_cancel(struct http_engine *e, struct http_xfer *x);
  * from here).  Returns the number of transfers still running. */
 int http_engine_step(struct http_engine *e, long timeout_ms);
 int http_engine_running(const struct http_engine *e);
+/* Value of response header NAME (lower case) while the body arrives (from on_data),
+ * malloc'd, or NULL. */
+char *http_xfer_live_header(const struct http_xfer *x, const char *name);
 /* Value of response header NAME (lower case) of a finished transfer, malloc'd, or NULL. */
 char *http_xfer_header(const struct http_xfer *x, const char *name);
 void http_xfer_release(struct http_xfer *x); /* frees resp_headers */

@@ -366,15 +366,52 @@ static int body_sha256(struct op_state *s, char out[65])
 	return rc;
 }
 
-static int on_data(struct http_xfer *x, const char *p, size_t n)
+/* A server may answer a ranged GET with more than was asked (the whole object with
+ * 200, or a wider 206): work out how many leading bytes to drop and how many to
+ * keep, so the sink only ever sees the requested bytes at the right offsets. */
+static int range_window(struct op_state *s, struct http_xfer *x)
 {
-	struct op_state *s = x->ctx;
-	struct s3_op *op = s->op;
-	if (x->status < 200 || x->status > 299 || op->kind != S3_GET) {
-		if (buf_add(&s->body, p, n) < 0)
-			return op->kind == S3_GET || x->status >= 300 ? 0 : -1;
+	s->window_set = 1;
+	s->skip = 0;
+	s->keep = UINT64_MAX;
+	if (!s->range_sent)
+		return 0;
+	uint64_t want = s->range_end_set ? s->range_end - s->range_start + 1 : UINT64_MAX;
+	if (x->status == 200) {
+		s->skip = s->range_start;
+		s->keep = want;
 		return 0;
 	}
+	char *cr = http_xfer_live_header(x, "content-range");
+	unsigned long long a = 0, b = 0;
+	int ok = cr && sscanf(cr, "bytes %llu-%llu", &a, &b) == 2 && a <= s->range_start && b >= a;
+	free(cr);
+	if (!ok) {
+		err_set(&s->cb_err, EXIT_FAIL,
+			"the server's Content-Range does not match the range "
+			"asked for");
+		s->cb_failed = 1;
+		return -1;
+	}
+	s->skip = s->range_start - a;
+	s->keep = want;
+	return 0;
+}
+
+static int deliver(struct op_state *s, const char *p, size_t n)
+{
+	struct s3_op *op = s->op;
+	if (s->skip) {
+		size_t d = s->skip < n ? (size_t)s->skip : n;
+		s->skip -= d;
+		p += d;
+		n -= d;
+	}
+	if (n > s->keep)
+		n = (size_t)s->keep;
+	if (!n)
+		return 0;
+	s->keep -= s->keep == UINT64_MAX ? 0 : n;
 	if (!op->on_data) {
 		if (buf_add(&op->body, p, n) < 0) {
 			err_set(&s->cb_err, EXIT_FAIL, "object larger than %zu bytes",
@@ -390,6 +427,20 @@ static int on_data(struct http_xfer *x, const char *p, size_t n)
 	}
 	s->got += n;
 	return 0;
+}
+
+static int on_data(struct http_xfer *x, const char *p, size_t n)
+{
+	struct op_state *s = x->ctx;
+	struct s3_op *op = s->op;
+	if (x->status < 200 || x->status > 299 || op->kind != S3_GET) {
+		if (buf_add(&s->body, p, n) < 0)
+			return op->kind == S3_GET || x->status >= 300 ? 0 : -1;
+		return 0;
+	}
+	if (!s->window_set && range_window(s, x) < 0)
+		return -1;
+	return deliver(s, p, n);
 }
 
 static void attempt_done(struct http_xfer *x);
@@ -483,6 +534,7 @@ static int start_attempt(struct s3_client *c, struct s3_op *op)
 	op->attempts++;
 	s->cb_failed = 0;
 	s->cb_err.msg[0] = 0;
+	s->range_sent = s->window_set = 0;
 	const char *method = kind_method(op->kind);
 	int has_body = op->kind == S3_PUT || op->kind == S3_MPU_PART || op->kind == S3_MPU_COMPLETE;
 	if (op->kind == S3_MPU_COMPLETE && !s->complete_body) {
@@ -539,6 +591,10 @@ static int start_attempt(struct s3_client *c, struct s3_op *op)
 			end = s->total - 1, has_end = 1;
 		if (has_end && start > end && s->got)
 			return 1; /* the connection broke after the last byte: nothing is missing */
+		s->range_sent = 1;
+		s->range_start = start;
+		s->range_end = end;
+		s->range_end_set = has_end;
 		struct buf r = BUF_INIT;
 		if (has_end)
 			buf_addf(&r, "bytes=%" PRIu64 "-%" PRIu64, start, end);

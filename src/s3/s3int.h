@@ -52,7 +52,10 @@ struct op_state {
 	int have_phash;
 	char *complete_body;
 	uint64_t start, got; /* GET: first offset, bytes delivered */
-	uint64_t total;	     /* GET: object size */
+	int range_sent, range_end_set, window_set;
+	uint64_t range_start, range_end; /* the Range of this attempt, end inclusive */
+	uint64_t skip, keep;		 /* of the reply's bytes: drop, then pass on */
+	uint64_t total;			 /* GET: object size */
 	int total_known;
 	double not_before, t0;
 	int redirected, skew_fixed, creds_refreshed;

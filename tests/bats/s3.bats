@@ -168,7 +168,7 @@ mkfile() { # mkfile PATH SIZE-IN-KIB
 	ja-s3 cp "$T/r" "$(B range/r)"
 	assert_eq "$(ja-s3 cat --range 3-7 "$(B range/r)")" "34567"
 	assert_eq "$(ja-s3 cat --range 15- "$(B range/r)")" "fghij"
-	assert_eq "$(ja-s3 cat --range 0-0 "$(B range/r)")" "0"
+	assert_eq "$(ja-s3 cat --range 0-0 "$(B range/r)")" "0"   # s3rver answers 0-0 with everything: ja keeps one byte
 	run_split ja-s3 cat --range 7-3 "$(B range/r)"
 	assert_error 2 "--range"
 }
