@@ -2,9 +2,9 @@
 # bench/s3.sh - the S3 client against the test server (s3rver on loopback), side by side
 # in one run:
 #   * small objects (N x 4 KiB): PUT, HEAD and GET requests per second
-#       - ja-s3 at concurrency 1 and 32 (cp -r up, stat of every key, cp -r down)
-#       - the server's ceiling: wrk (GET, PUT) and ab -i (HEAD), unsigned requests, 1 and
-#         32 connections
+#       - ja-s3 at concurrency 1 and 32 (cp -r up, stat of every key, cp of every key)
+#       - the server's ceiling: wrk (GET and PUT on distinct keys, like the clients) and
+#         ab -i (HEAD), unsigned requests, 1 and 32 connections
 #       - aws s3 cp --recursive (up, down) and rclone copy (up, down), their defaults
 #         raised to 32 transfers where they have the knob
 #   * one 1 GiB object up and down (MB/s): ja-s3 cp, aws s3 cp, rclone copyto
@@ -61,17 +61,30 @@ rows=()
 row() { rows+=("| $1 | $2 | $3 | $4 |"); }
 
 # ---- the server's ceiling (no signing) ----
-cat >"$W/put.lua" <<'LUA'
-wrk.method = "PUT"
-wrk.body = string.rep("x", 4096)
-wrk.headers["Content-Type"] = "application/octet-stream"
+# distinct keys, as the clients below use: new keys for PUT, the uploaded objects for GET
+cat >"$W/rot.lua" <<'LUA'
+local n, threads = 0, 0
+local body = string.rep("x", 4096)
+setup = function(thread)
+	thread:set("tid", threads)
+	threads = threads + 1
+end
+request = function()
+	n = n + 1
+	if METHOD == "PUT" then
+		return wrk.format("PUT", string.format("%s/%d-%d", wrk.path, tid, n), nil, body)
+	end
+	return wrk.format("GET", string.format("%s/o%05d", wrk.path, (n * 2 + tid) % N))
+end
 LUA
+sed -i "s/% N))/% $N))/" "$W/rot.lua"
 ja-s3 cp "$W/small/o00000" "s3://$BUCKET/wrk/obj" >/dev/null
-wrk_rate() { # wrk_rate CONNS SCRIPT|-
-	local c=$1 s=$2 t=1
+ja-s3 -j 32 cp -r "$W/small" "s3://$BUCKET/ceiling" >/dev/null
+wrk_rate() { # wrk_rate CONNS METHOD PATH
+	local c=$1 t=1
 	[ "$c" -gt 1 ] && t=2
-	wrk -t"$t" -c"$c" -d"${WRK_SECONDS:-5}"s ${s:+-s "$s"} "$S3_ENDPOINT/$BUCKET/wrk/obj" |
-		awk '/^Requests\/sec/ { printf "%.0f", $2 }'
+	sed "s/METHOD ==/\"$2\" ==/" "$W/rot.lua" >"$W/rot-$2.lua"
+	wrk -t"$t" -c"$c" -d"${WRK_SECONDS:-5}"s -s "$W/rot-$2.lua" "$S3_ENDPOINT/$BUCKET/$3" 2>/dev/null | awk '/^Requests\/sec/ { printf "%.0f", $2 }'
 }
 # wrk cannot read HEAD replies (it waits for the body Content-Length announces): ab -i
 ab_head() {
@@ -79,8 +92,8 @@ ab_head() {
 		awk '/^Requests per second/ { printf "%.0f", $4 }'
 }
 for c in 1 32; do
-	row "server ceiling (wrk/ab, unsigned), $c conn." "$(wrk_rate $c "$W/put.lua")" \
-		"$(ab_head $c)" "$(wrk_rate $c "")"
+	row "server ceiling (wrk/ab, unsigned), $c conn." "$(wrk_rate $c PUT wrkput$c)" \
+		"$(ab_head $c)" "$(wrk_rate $c GET ceiling)"
 done
 
 # ---- ja-s3 ----
@@ -91,7 +104,9 @@ for j in 1 32; do
 	keys $p >"$W/keys"
 	th=$(secs xargs -a "$W/keys" -n 100000 ja-s3 -j $j stat)
 	rm -rf "$W/down"
-	tg=$(secs ja-s3 -j $j cp -r "s3://$BUCKET/$p" "$W/down")
+	mkdir "$W/down"
+	mapfile -t urls <"$W/keys"
+	tg=$(secs ja-s3 -j $j cp "${urls[@]}" "$W/down")
 	diff -rq "$W/small" "$W/down" >/dev/null
 	row "ja-s3 -j $j" "$(rate "$N" "$tp")" "$(rate "$N" "$th")" "$(rate "$N" "$tg")"
 done
@@ -142,6 +157,8 @@ echo "## S3 client (ja-s3) against the test server"
 echo
 echo "\`bench/s3.sh\` on $(nproc) cores, $(date -u +%Y-%m-%d); s3rver $(node -p 'require("./tests/s3server/node_modules/@20minutes/s3rver/package.json").version') on"
 echo "loopback shares the CPUs with the client. $N objects of 4 KiB; requests per second."
+echo "The server checks every SigV4 signature (ja's, aws's, rclone's) but not wrk's unsigned"
+echo "requests. aws and rclone list the prefix before downloading; ja-s3 is given the keys."
 echo
 echo "| client | PUT/s | HEAD/s | GET/s |"
 echo "|---|---:|---:|---:|"

@@ -57,6 +57,9 @@ _ja()
 	s3:--content-type)
 		COMPREPLY=()
 		return ;;
+	s3:--range)
+		COMPREPLY=()
+		return ;;
 	s3:--page-size)
 		COMPREPLY=()
 		return ;;
@@ -111,7 +114,7 @@ _ja()
 		diff) COMPREPLY=($(compgen -W ' --hash --status --exit-code -i --include -e --exclude --include-exclude-config --symlinks --no-cache --rehash --cache-dir --skip-unreadable -j --jobs --progress -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		hash) COMPREPLY=($(compgen -W ' -c --check --chunks -j --jobs -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		merge) COMPREPLY=($(compgen -W ' --format -o --output --by-mtime -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
-		s3) COMPREPLY=($(compgen -W ' -r --recursive --metadata --content-type --page-size -j --jobs --endpoint-url --region --profile --expected-bucket-owner --max-attempts -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
+		s3) COMPREPLY=($(compgen -W ' -r --recursive --metadata --content-type --range --page-size -j --jobs --endpoint-url --region --profile --expected-bucket-owner --max-attempts -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		snapshot) COMPREPLY=($(compgen -W ' --format -i --include -e --exclude --include-exclude-config --symlinks --no-cache --rehash --cache-dir --skip-unreadable -j --jobs --progress -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		esac
 		return

@@ -8,6 +8,7 @@
 #include "s3cli.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -157,6 +158,8 @@ struct item {
 	char *bucket, *key; /* owned */
 	char *src, *dst;    /* cp: local path and temporary name */
 	int fd;
+	int prep_errno; /* download: creating the temporary file failed */
+	const char *prep_what;
 	uint64_t size;
 };
 
@@ -315,23 +318,34 @@ static void get_done(struct s3_op *op)
 	s3_op_release(op);
 }
 
-static int get_start(struct ctx *x, struct item *it)
+/* Create the temporary file a download goes to (on the prep thread: file creation
+ * is slow on some file systems and must not stall the transfers). */
+static void get_prepare(struct item *it, mode_t mode)
 {
 	if (mkparents(it->src) < 0) {
-		errorx("%s: cannot create its directory: %s", esc_name(it->src), strerror(errno));
-		x->failed = 1;
-		return -1;
+		it->prep_errno = errno;
+		it->prep_what = "cannot create its directory";
+		return;
 	}
 	struct buf t = BUF_INIT;
 	buf_addf(&t, "%s.ja-tmp-XXXXXX", it->src);
 	it->dst = buf_detach(&t, NULL);
 	it->fd = mkstemp(it->dst);
 	if (it->fd < 0) {
-		errorx("%s: %s", esc_name(it->src), strerror(errno));
+		it->prep_errno = errno;
+		it->prep_what = "cannot create it";
+		return;
+	}
+	fchmod(it->fd, mode);
+}
+
+static int get_start(struct ctx *x, struct item *it)
+{
+	if (it->prep_errno) {
+		errorx("%s: %s: %s", esc_name(it->src), it->prep_what, strerror(it->prep_errno));
 		x->failed = 1;
 		return -1;
 	}
-	fchmod(it->fd, 0666 & ~(mode_t)0022);
 	it->op = (struct s3_op){.kind = S3_GET,
 				.bucket = it->bucket,
 				.key = it->key,
@@ -385,13 +399,55 @@ static int put_start(struct ctx *x, struct item *it, int dirfd, const char *rel)
 }
 
 /* Feeding many transfers: start the next few whenever the client has room. */
+/* Feeding many transfers: start the next few whenever the client has room.  For
+ * downloads a prep thread creates the temporary files ahead of the transfers, at
+ * most PREP_AHEAD of them (each holds an open descriptor). */
+#define PREP_AHEAD 256
+
 struct feed {
 	struct ctx *x;
 	struct item *it;
 	size_t n, next;
 	int upload, dirfd;
 	const char *const *rel;
+	pthread_t prep;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t prepped; /* items 0..prepped-1 are ready */
+	int stop, has_prep;
+	mode_t mode;
 };
+
+static void *prep_main(void *arg)
+{
+	struct feed *f = arg;
+	for (size_t i = 0; i < f->n; i++) {
+		pthread_mutex_lock(&f->mu);
+		while (!f->stop && i >= f->next + PREP_AHEAD)
+			pthread_cond_wait(&f->cv, &f->mu);
+		int stop = f->stop;
+		pthread_mutex_unlock(&f->mu);
+		if (stop)
+			break;
+		get_prepare(&f->it[i], f->mode);
+		pthread_mutex_lock(&f->mu);
+		f->prepped = i + 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+	}
+	return NULL;
+}
+
+/* The next download is ready; when nothing is in flight it is worth waiting for. */
+static int next_ready(struct feed *f)
+{
+	pthread_mutex_lock(&f->mu);
+	while (f->prepped <= f->next && !s3_pending(f->x->c))
+		pthread_cond_wait(&f->cv, &f->mu);
+	int ready = f->prepped > f->next;
+	pthread_mutex_unlock(&f->mu);
+	return ready;
+}
 
 static void feed(void *arg)
 {
@@ -399,7 +455,12 @@ static void feed(void *arg)
 	for (int k = 0; k < 64 && f->next < f->n; k++) {
 		struct item *it = &f->it[f->next];
 		const char *rel = f->rel ? f->rel[f->next] : NULL;
+		if (!f->upload && !next_ready(f))
+			break;
+		pthread_mutex_lock(&f->mu);
 		f->next++;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
 		if (f->upload)
 			put_start(f->x, it, f->dirfd, rel);
 		else
@@ -410,19 +471,40 @@ static void feed(void *arg)
 static void run_feed(struct ctx *x, struct feed *f)
 {
 	struct ja_err err;
+	mode_t um = umask(0);
+	umask(um);
+	f->mode = 0666 & ~um;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	if (!f->upload && f->n) {
+		if (pthread_create(&f->prep, NULL, prep_main, f))
+			die(EXIT_FAIL, "cannot start a thread");
+		f->has_prep = 1;
+	}
 	s3_set_feeder(x->c, feed, f);
 	if (s3_run(x->c, &err) < 0)
 		x->failed = 130;
 	s3_set_feeder(x->c, NULL, NULL);
+	if (f->has_prep) {
+		pthread_mutex_lock(&f->mu);
+		f->stop = 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(f->prep, NULL);
+	}
 	for (size_t i = 0; i < f->n; i++) {
-		if (f->it[i].fd >= 0 && f->it[i].dst) /* interrupted before it finished */
+		if (f->it[i].fd >= 0 && f->it[i].dst) { /* prepared, never finished */
+			close(f->it[i].fd);
 			unlink(f->it[i].dst);
+		}
 		free(f->it[i].bucket);
 		free(f->it[i].key);
 		free(f->it[i].src);
 		free(f->it[i].dst);
 	}
 	free(f->it);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
 }
 
 /* The key for a local file copied to an s3 URL: "dir/" or "" takes the file's name. */
@@ -534,47 +616,65 @@ static void cp_download_tree(struct ctx *x, const char *bucket, const char *pref
 	buf_release(&pre);
 }
 
-static int cmd_cp(struct ctx *x, char **args, int n)
+/* One file or object of a plain (not -r) cp into item it. */
+static void cp_item(struct item *it, const char *src, const char *dst, int many)
 {
-	if (n != 2)
-		opt_usage_error("cp: SRC and DST expected (one of them s3://)");
-	const char *src = args[0], *dst = args[1];
-	if (is_s3(src) == is_s3(dst))
-		opt_usage_error("cp: exactly one of SRC and DST must be an s3:// URL");
 	char *bucket, *key;
 	parse(is_s3(src) ? src : dst, &bucket, &key);
+	it->bucket = bucket;
+	if (is_s3(dst)) {
+		size_t kl = strlen(key);
+		if (many && kl && key[kl - 1] != '/')
+			opt_usage_error("cp: with several sources DST must end in '/'");
+		it->key = dest_key(key, src);
+		it->src = xstrdup(src);
+		free(key);
+		return;
+	}
+	struct stat sb;
+	const char *base = strrchr(key, '/');
+	struct buf d = BUF_INIT;
+	if (!*key || key[strlen(key) - 1] == '/')
+		opt_usage_error("cp: %s names no object", esc_name(src));
+	if (stat(dst, &sb) == 0 && S_ISDIR(sb.st_mode))
+		buf_addf(&d, "%s/%s", dst, base ? base + 1 : key);
+	else if (many)
+		opt_usage_error("cp: with several sources DST must be a directory");
+	else
+		buf_adds(&d, dst);
+	it->key = key;
+	it->src = buf_detach(&d, NULL);
+}
+
+static int cmd_cp(struct ctx *x, char **args, int n)
+{
+	if (n < 2)
+		opt_usage_error("cp: SRC and DST expected (one of them s3://)");
+	const char *dst = args[n - 1];
+	for (int i = 0; i < n - 1; i++)
+		if (is_s3(args[i]) == is_s3(dst))
+			opt_usage_error("cp: exactly one of SRC and DST must be an s3:// URL");
 	if (x->recursive) {
+		if (n != 2)
+			opt_usage_error("cp -r: one SRC and one DST expected");
+		char *bucket, *key;
+		parse(is_s3(dst) ? dst : args[0], &bucket, &key);
 		if (is_s3(dst))
-			cp_upload_tree(x, src, bucket, key);
+			cp_upload_tree(x, args[0], bucket, key);
 		else
 			cp_download_tree(x, bucket, key, dst);
-	} else {
-		struct feed f = {.x = x, .n = 1, .upload = is_s3(dst), .dirfd = AT_FDCWD};
-		f.it = xcalloc(1, sizeof(*f.it));
-		struct item *it = &f.it[0];
-		it->x = x;
-		it->fd = -1;
-		it->bucket = xstrdup(bucket);
-		if (is_s3(dst)) {
-			it->key = dest_key(key, src);
-			it->src = xstrdup(src);
-		} else {
-			struct stat sb;
-			const char *base = strrchr(key, '/');
-			struct buf d = BUF_INIT;
-			if (!*key || key[strlen(key) - 1] == '/')
-				opt_usage_error("cp: %s names no object", esc_name(src));
-			if (stat(dst, &sb) == 0 && S_ISDIR(sb.st_mode))
-				buf_addf(&d, "%s/%s", dst, base ? base + 1 : key);
-			else
-				buf_adds(&d, dst);
-			it->key = xstrdup(key);
-			it->src = buf_detach(&d, NULL);
-		}
-		run_feed(x, &f);
+		free(bucket);
+		free(key);
+		return 0;
 	}
-	free(bucket);
-	free(key);
+	struct feed f = {.x = x, .n = (size_t)n - 1, .upload = is_s3(dst), .dirfd = AT_FDCWD};
+	f.it = xcalloc(f.n, sizeof(*f.it));
+	for (size_t i = 0; i < f.n; i++) {
+		f.it[i].x = x;
+		f.it[i].fd = -1;
+		cp_item(&f.it[i], args[i], dst, f.n > 1);
+	}
+	run_feed(x, &f);
 	return 0;
 }
 

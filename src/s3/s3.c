@@ -168,8 +168,13 @@ struct s3_client *s3_client_new(const struct s3_config *cfg, struct ja_err *err)
 		c->https = 1;
 	}
 	c->concurrency = cfg->concurrency > 0 ? cfg->concurrency : S3_DEFAULT_CONCURRENCY;
-	c->part_size = cfg->part_size ? cfg->part_size : ((uint64_t)16 << 20);
-	c->mp_threshold = cfg->multipart_threshold ? cfg->multipart_threshold : c->part_size;
+	c->part_size = cfg->part_size ? cfg->part_size
+				      : (uint64_t)env_long("JA_PART_SIZE_MB", 16, 8, 5120) << 20;
+	c->mp_threshold = cfg->multipart_threshold
+			      ? cfg->multipart_threshold
+			      : (uint64_t)env_long("JA_MULTIPART_THRESHOLD_MB",
+						   (long)(c->part_size >> 20), 8, 5120)
+				    << 20;
 	c->backoff_base_ms = (double)env_long("JA_RETRY_BASE_MS", 500, 0, 60000);
 	c->tokens = RETRY_TOKENS;
 	struct http_engine_opts ho = {
@@ -1087,6 +1092,11 @@ int s3_run(struct s3_client *c, struct ja_err *err)
 	if (stopped || s3_interrupted)
 		return err_set(err, 130, "interrupted");
 	return 0;
+}
+
+size_t s3_pending(const struct s3_client *c)
+{
+	return c->pending + (size_t)c->mpu_active;
 }
 
 int s3_do(struct s3_client *c, struct s3_op *op)

@@ -128,6 +128,8 @@ struct s3_op {
 void s3_submit(struct s3_client *c, struct s3_op *op);
 /* Run until every submitted op finished.  -1 with err when interrupted. */
 int s3_run(struct s3_client *c, struct ja_err *err);
+/* Submitted ops not finished yet (multipart uploads count as one). */
+size_t s3_pending(const struct s3_client *c);
 /* Submit one op and run until it finished: op->ok tells. */
 int s3_do(struct s3_client *c, struct s3_op *op);
 /* Mark op failed from a callback with the caller's reason (after on_data returned -1). */

@@ -195,3 +195,22 @@ teardown() {
 	# over HTTPS the payload is not hashed into the signature (UNSIGNED-PAYLOAD)
 	[ -f "$T/tlsdata/tls/x._S3rver_object" ]
 }
+
+@test "cp with several sources: into a prefix ending in /, or into a local directory" {
+	for i in 1 2 3; do echo "file $i" >"$T/m$i"; done
+	ja-s3 cp "$T/m1" "$T/m2" "$T/m3" "$(B multi/)"
+	mkdir "$T/back"
+	ja-s3 cp "$(B multi/m1)" "$(B multi/m2)" "$(B multi/m3)" "$T/back"
+	for i in 1 2 3; do assert_files_equal "$T/m$i" "$T/back/m$i"; done
+	run_split ja-s3 cp "$T/m1" "$T/m2" "$(B multi/x)"
+	assert_error 2 "must end in '/'"
+	run_split ja-s3 cp "$(B multi/m1)" "$(B multi/m2)" "$T/m1"
+	assert_error 2 "must be a directory"
+	# one missing object fails alone; the others arrive
+	rm -r "$T/back"; mkdir "$T/back"
+	run_split ja-s3 cp "$(B multi/m1)" "$(B multi/nope)" "$(B multi/m3)" "$T/back"
+	assert_error 1 "multi/nope: no such object"
+	assert_files_equal "$T/m1" "$T/back/m1"
+	assert_files_equal "$T/m3" "$T/back/m3"
+	[ "$(ls "$T/back" | wc -l)" -eq 2 ]
+}
