@@ -325,6 +325,10 @@ static long read_body(struct http_xfer *x, char *p, size_t n, uint64_t off)
 	struct s3_op *op = s->op;
 	if (op->on_read)
 		return op->on_read(op, p, n, off);
+	if (op->buf) {
+		memcpy(p, op->buf + off, n);
+		return (long)n;
+	}
 	ssize_t r;
 	do
 		r = pread(op->fd, p, n, (off_t)(op->off + off));
@@ -335,6 +339,23 @@ static long read_body(struct http_xfer *x, char *p, size_t n, uint64_t off)
 		return -1;
 	}
 	return (long)r;
+}
+
+/* The body as curl sends it: the caller gets the last word before the final byte
+ * goes out, so a body found wrong at the end never becomes an object. */
+static long send_body(struct http_xfer *x, char *p, size_t n, uint64_t off)
+{
+	struct op_state *s = x->ctx;
+	struct s3_op *op = s->op;
+	long r = read_body(x, p, n, off);
+	if (r > 0 && op->before_commit && off + (uint64_t)r == x->up_len && op->kind == S3_PUT &&
+	    op->before_commit(op) < 0) {
+		s->cb_failed = 1;
+		if (!s->cb_err.msg[0])
+			err_set(&s->cb_err, EXIT_FAIL, "upload refused before commit");
+		return -1;
+	}
+	return r;
 }
 
 /* The SHA-256 of an upload body, for plain HTTP where the payload must be signed. */
@@ -540,6 +561,10 @@ static int start_attempt(struct s3_client *c, struct s3_op *op)
 	s->cb_failed = 0;
 	s->cb_err.msg[0] = 0;
 	s->range_sent = s->window_set = 0;
+	if (op->kind == S3_PUT && !op->len && op->before_commit && op->before_commit(op) < 0) {
+		op->err = s->cb_err.msg[0] ? s->cb_err : (struct ja_err){EXIT_FAIL, "refused"};
+		return -1;
+	}
 	const char *method = kind_method(op->kind);
 	int has_body = op->kind == S3_PUT || op->kind == S3_MPU_PART || op->kind == S3_MPU_COMPLETE;
 	if (op->kind == S3_MPU_COMPLETE && !s->complete_body) {
@@ -665,10 +690,10 @@ static int start_attempt(struct s3_client *c, struct s3_op *op)
 		x->up_len = strlen(s->complete_body);
 	} else if (has_body) {
 		x->up_len = op->len;
-		if (op->buf)
+		if (op->buf && !op->before_commit)
 			x->up_buf = op->buf;
 		else
-			x->on_read = read_body;
+			x->on_read = send_body;
 	}
 	x->on_data = on_data;
 	x->on_done = attempt_done;
@@ -1111,8 +1136,10 @@ int s3_do(struct s3_client *c, struct s3_op *op)
 void s3_op_fail(struct s3_op *op, const struct ja_err *why)
 {
 	struct op_state *s = op->internal;
-	if (!s)
+	if (!s) { /* a multipart upload's own op */
+		op->err = *why;
 		return;
+	}
 	s->cb_err = *why;
 	s->cb_failed = 1;
 }

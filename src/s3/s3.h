@@ -102,6 +102,10 @@ struct s3_op {
 	const char *const *etags; /* MPU_COMPLETE: parts 1..nparts */
 	size_t nparts;
 	int cleanup; /* run even after an interrupt (MPU_ABORT) */
+	/* PUT: called when every byte is read but before the object can appear (before
+	 * the last byte of a single PUT is sent, before CompleteMultipartUpload); -1
+	 * (with s3_op_fail) aborts and nothing is stored. */
+	int (*before_commit)(struct s3_op *op);
 	s3_done_fn on_done;
 	void *ctx;
 

@@ -114,6 +114,17 @@ static void part_done(struct s3_op *op)
 		maybe_abort(m);
 		return;
 	}
+	if (m->done == m->nparts && m->user->before_commit) {
+		struct s3_op *u = m->user;
+		u->internal = NULL;
+		if (u->before_commit(u) < 0) {
+			fail(m, u->err.msg[0]
+				    ? &u->err
+				    : &(struct ja_err){EXIT_FAIL, "upload refused before commit"});
+			maybe_abort(m);
+			return;
+		}
+	}
 	if (m->done == m->nparts) {
 		m->complete.kind = S3_MPU_COMPLETE;
 		m->complete.bucket = m->user->bucket;
