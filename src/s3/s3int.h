@@ -74,6 +74,15 @@ int s3_parse_http_date(const char *s, int64_t *out);
 double s3_backoff_ms(struct s3_client *c, int attempt);
 void s3_log(struct s3_client *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* s3.c */
+void s3_live_link(struct s3_client *c, struct op_state *s);
+void s3_live_unlink(struct s3_client *c, struct op_state *s);
+void s3_attempt_done(struct http_xfer *x);
+/* s3req.c: start the next attempt of op: 0 started, 1 nothing left to do (a resumed
+ * download that already has every byte), -1 failed (op->err). */
+int s3_start_attempt(struct s3_client *c, struct s3_op *op);
+void s3_free_attempt(struct op_state *s);
+const char *s3_kind_method(enum s3_kind k);
 /* One actionable line for a failed op (s3err.c). */
 void s3_error_line(struct s3_client *c, struct s3_op *op, const struct s3_error_info *ei,
 		   struct ja_err *err);
