@@ -2,21 +2,18 @@
 #include "hashcache.h"
 #include "arena.h"
 #include "buf.h"
+#include "cachedb.h"
 #include "strmap.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#define PRUNE_DAYS   30
-#define BUSY_SECONDS 30 /* as long as the busy timeout */
+#define PRUNE_DAYS 30
 
 struct hrow {
 	const char *path, *value;
@@ -25,8 +22,7 @@ struct hrow {
 };
 
 struct hashcache {
-	sqlite3 *db;
-	char *file;
+	struct cachedb c;
 	void (*warn)(void *, const char *);
 	void *ctx;
 	struct arena arena;
@@ -50,146 +46,55 @@ static void hc_warn(struct hashcache *hc, const char *fmt, ...)
 		hc->warn(hc->ctx, msg);
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* sqlite3_exec, retried while another process holds the lock: where waiting could
- * deadlock (switching a new file to WAL, creating the table) SQLite answers BUSY at
- * once instead of calling the busy handler, and several ja processes starting on a
- * fresh cache meet exactly there. */
+/* Report a failed statement; -1. */
 static int exec(struct hashcache *hc, const char *sql)
 {
-	char *msg = NULL;
-	double until = mono() + BUSY_SECONDS;
-	int rc;
-	while ((rc = sqlite3_exec(hc->db, sql, NULL, NULL, &msg)) == SQLITE_BUSY &&
-	       mono() < until) {
-		sqlite3_free(msg);
-		msg = NULL;
-		usleep(5000);
-	}
-	if (rc != SQLITE_OK) {
-		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file), msg ? msg : "error");
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
+	struct ja_err e;
+	if (cachedb_exec(&hc->c, sql, &e) == 0)
+		return 0;
+	hc_warn(hc, "%s", e.msg);
+	return -1;
 }
 
-static int damaged(int rc)
-{
-	rc &= 0xff;
-	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
-}
-
-static int mkdirs(const char *dir)
-{
-	char *p = xstrdup(dir);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		mkdir(p, 0700);
-		*s = '/';
-	}
-	int r = mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
-	free(p);
-	return r;
-}
-
-/* Returns -1 on failure, -2 when the file is not a usable database (damaged). */
-static int open_db(struct hashcache *hc)
-{
-	int rc;
-	if (sqlite3_open_v2(hc->file, &hc->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
-		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file),
-			hc->db ? sqlite3_errmsg(hc->db) : "cannot open");
-		sqlite3_close(hc->db);
-		hc->db = NULL;
-		return -1;
-	}
-	sqlite3_busy_timeout(hc->db, 30000);
-	/* damage past the schema shows when a statement reads it (load, flush) */
-	if (exec(hc, "PRAGMA journal_mode=WAL") < 0 || exec(hc, "PRAGMA synchronous=NORMAL") < 0 ||
-	    exec(hc, "CREATE TABLE IF NOT EXISTS hashes_v2 (path BLOB PRIMARY KEY, "
-		     "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, "
-		     "chunked INTEGER NOT "
-		     "NULL, value TEXT NOT NULL, seen INTEGER NOT NULL)") < 0 ||
-	    exec(hc, "CREATE INDEX IF NOT EXISTS hashes_v2_seen ON hashes_v2(seen)") < 0) {
-		rc = sqlite3_errcode(hc->db);
-		sqlite3_close(hc->db);
-		hc->db = NULL;
-		return damaged(rc) ? -2 : -1;
-	}
-	return 0;
-}
-
-/* A damaged file: move it aside (with its WAL) and start an empty cache. */
+/* A damaged file: moved aside, an empty cache in its place. */
 static int rebuild(struct hashcache *hc)
 {
-	char *aside = xmalloc(strlen(hc->file) + 16);
-	if (hc->db) {
-		sqlite3_close(hc->db);
-		hc->db = NULL;
-	}
-	sprintf(aside, "%s.corrupt", hc->file);
-	if (rename(hc->file, aside) == 0) {
-		hc_warn(hc, "hash cache rebuilt (the damaged file is %s)", esc_name(aside));
-		unlink(strcat(strcpy(aside, hc->file), "-wal"));
-		unlink(strcat(strcpy(aside, hc->file), "-shm"));
-	}
-	free(aside);
-	if (open_db(hc) < 0) {
-		hc_warn(hc, "hash cache %s unusable: going on without it", esc_name(hc->file));
+	struct ja_err e;
+	int rc = cachedb_rebuild(&hc->c, &e);
+	if (rc < 0) {
+		hc_warn(hc, "%s (going on without it)", e.msg);
 		return -1;
 	}
+	if (rc > 0)
+		hc_warn(hc, "%s", e.msg);
 	return 0;
 }
 
 struct hashcache *hashcache_open(const char *dir, void (*warn)(void *, const char *), void *ctx)
 {
 	struct hashcache *hc = xcalloc(1, sizeof(*hc));
-	struct buf b = BUF_INIT;
+	struct ja_err e;
+	int rc;
 	hc->warn = warn;
 	hc->ctx = ctx;
 	arena_init(&hc->arena);
 	arena_init(&hc->qarena);
 	strmap_init(&hc->map, 16);
 	pthread_mutex_init(&hc->lock, NULL);
-	if (dir) {
-		buf_adds(&b, dir);
-	} else {
-		const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-		if (x && *x == '/')
-			buf_addf(&b, "%s/ja", x);
-		else
-			buf_addf(&b, "%s/.cache/ja", home && *home ? home : "/tmp");
-	}
-	if (mkdirs(b.p) < 0) {
-		hc->file = xstrdup(b.p);
-		hc_warn(hc, "hash cache: cannot create %s: %s (going on without it)", esc_name(b.p),
-			strerror(errno));
-		buf_release(&b);
+	hc->c.what = "hash cache";
+	hc->c.schema =
+	    "CREATE TABLE IF NOT EXISTS hashes_v2 (path BLOB PRIMARY KEY, "
+	    "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT "
+	    "NULL, chunked INTEGER NOT NULL, value TEXT NOT NULL, seen INTEGER NOT NULL);"
+	    "CREATE INDEX IF NOT EXISTS hashes_v2_seen ON hashes_v2(seen)";
+	rc = cachedb_open(&hc->c, dir, "hashcache.db", &e);
+	if (rc < 0) {
+		hc_warn(hc, "%s (going on without it)", e.msg);
 		hashcache_close(hc);
 		return NULL;
 	}
-	buf_adds(&b, "/hashcache.db");
-	hc->file = buf_detach(&b, NULL);
-	int orc = open_db(hc);
-	if (orc == -1) {
-		hc_warn(hc, "hash cache %s unusable: going on without it", esc_name(hc->file));
-		hashcache_close(hc);
-		return NULL;
-	}
-	if (orc == -2 && rebuild(hc) < 0) {
-		hashcache_close(hc);
-		return NULL;
-	}
+	if (rc > 0)
+		hc_warn(hc, "%s", e.msg);
 	return hc;
 }
 
@@ -198,7 +103,7 @@ void hashcache_load(struct hashcache *hc, const char *root)
 	sqlite3_stmt *st = NULL;
 	struct buf lo = BUF_INIT, hi = BUF_INIT;
 	int rc = SQLITE_OK;
-	if (!hc || !hc->db)
+	if (!hc || !hc->c.db)
 		return;
 	buf_adds(&lo, root);
 	if (lo.len && lo.p[lo.len - 1] != '/')
@@ -206,12 +111,12 @@ void hashcache_load(struct hashcache *hc, const char *root)
 	buf_add(&hi, lo.p, lo.len - 1);
 	buf_addc(&hi, '/' + 1); /* every path with the prefix sorts before this */
 	if (sqlite3_prepare_v2(
-		hc->db,
+		hc->c.db,
 		"SELECT path, size, mtime_ns, chunked, value, ctime_ns, seen FROM hashes_v2 "
 		"WHERE path >= ?1 AND path < ?2",
 		-1, &st, NULL) != SQLITE_OK) {
-		rc = sqlite3_errcode(hc->db);
-		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file), sqlite3_errmsg(hc->db));
+		rc = sqlite3_errcode(hc->c.db);
+		hc_warn(hc, "hash cache %s: %s", esc_name(hc->c.file), sqlite3_errmsg(hc->c.db));
 		goto out;
 	}
 	sqlite3_bind_blob(st, 1, lo.p, (int)lo.len, SQLITE_STATIC);
@@ -237,13 +142,13 @@ void hashcache_load(struct hashcache *hc, const char *root)
 		*slot = hc->nrows++;
 	}
 	if (rc != SQLITE_DONE)
-		hc_warn(hc, "hash cache %s: %s (some entries not used)", esc_name(hc->file),
-			sqlite3_errmsg(hc->db));
+		hc_warn(hc, "hash cache %s: %s (some entries not used)", esc_name(hc->c.file),
+			sqlite3_errmsg(hc->c.db));
 out:
 	sqlite3_finalize(st);
 	buf_release(&lo);
 	buf_release(&hi);
-	if (damaged(rc)) {
+	if (cachedb_damaged(rc)) {
 		/* nothing read from a damaged file is trusted */
 		hc->nrows = 0;
 		strmap_release(&hc->map);
@@ -277,7 +182,7 @@ void hashcache_put(struct hashcache *hc, const char *abspath, int64_t size, int6
 		   int64_t ctime_ns, int chunked, const char *value)
 {
 	struct hrow *r;
-	if (!hc || !hc->db)
+	if (!hc || !hc->c.db)
 		return;
 	pthread_mutex_lock(&hc->lock);
 	xgrow((void **)&hc->q, &hc->capq, hc->nq + 1, sizeof(*r));
@@ -298,13 +203,13 @@ static int write_queue(struct hashcache *hc)
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 	if (exec(hc, "BEGIN IMMEDIATE") < 0)
-		return sqlite3_errcode(hc->db);
-	if (sqlite3_prepare_v2(hc->db,
+		return sqlite3_errcode(hc->c.db);
+	if (sqlite3_prepare_v2(hc->c.db,
 			       "INSERT OR REPLACE INTO hashes_v2 (path, size, mtime_ns, chunked, "
 			       "value, seen, ctime_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 			       -1, &st, NULL) != SQLITE_OK) {
-		rc = sqlite3_errcode(hc->db);
-		hc_warn(hc, "hash cache %s: %s", esc_name(hc->file), sqlite3_errmsg(hc->db));
+		rc = sqlite3_errcode(hc->c.db);
+		hc_warn(hc, "hash cache %s: %s", esc_name(hc->c.file), sqlite3_errmsg(hc->c.db));
 		exec(hc, "ROLLBACK");
 		return rc;
 	}
@@ -318,9 +223,9 @@ static int write_queue(struct hashcache *hc)
 		sqlite3_bind_int64(st, 6, now);
 		sqlite3_bind_int64(st, 7, r->ctime_ns);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			rc = sqlite3_errcode(hc->db);
-			hc_warn(hc, "hash cache %s: %s", esc_name(hc->file),
-				sqlite3_errmsg(hc->db));
+			rc = sqlite3_errcode(hc->c.db);
+			hc_warn(hc, "hash cache %s: %s", esc_name(hc->c.file),
+				sqlite3_errmsg(hc->c.db));
 			sqlite3_finalize(st);
 			exec(hc, "ROLLBACK");
 			return rc;
@@ -334,17 +239,17 @@ static int write_queue(struct hashcache *hc)
 		snprintf(sql, sizeof(sql), "DELETE FROM hashes_v2 WHERE seen < %lld",
 			 (long long)(now - PRUNE_DAYS * 86400LL));
 		if (exec(hc, sql) < 0) {
-			rc = sqlite3_errcode(hc->db);
+			rc = sqlite3_errcode(hc->c.db);
 			exec(hc, "ROLLBACK");
 			return rc;
 		}
 	}
-	return exec(hc, "COMMIT") < 0 ? sqlite3_errcode(hc->db) : SQLITE_OK;
+	return exec(hc, "COMMIT") < 0 ? sqlite3_errcode(hc->c.db) : SQLITE_OK;
 }
 
 static void flush(struct hashcache *hc)
 {
-	if (hc->nq && damaged(write_queue(hc)) && rebuild(hc) == 0)
+	if (hc->nq && cachedb_damaged(write_queue(hc)) && rebuild(hc) == 0)
 		write_queue(hc);
 }
 
@@ -352,13 +257,11 @@ void hashcache_close(struct hashcache *hc)
 {
 	if (!hc)
 		return;
-	if (hc->db) {
+	if (hc->c.db)
 		flush(hc);
-		sqlite3_close(hc->db);
-	}
+	cachedb_close(&hc->c);
 	free(hc->rows);
 	free(hc->q);
-	free(hc->file);
 	strmap_release(&hc->map);
 	arena_release(&hc->arena);
 	arena_release(&hc->qarena);
