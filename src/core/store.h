@@ -19,7 +19,7 @@
 #include "util.h"
 
 /* Keys are relative to the store root, '/'-separated: "Data/<hash>.xxh128". */
-#define STORE_DATA_DIR "Data/"
+#define STORE_DATA_DIR	   "Data/"
 #define STORE_MANIFEST_DIR "Manifests/"
 
 struct store_opts {
@@ -49,6 +49,10 @@ const char *store_cache_id(const struct store *s);
 
 /* Set by SIGINT/SIGTERM handlers; store_run then stops, cleans up and returns. */
 extern volatile sig_atomic_t store_interrupted;
+/* For those handlers: sets store_interrupted and every backend's own flag
+ * (s3_interrupted), so a run stops at once whichever backend it drives.
+ * Async-signal-safe. */
+void store_interrupt(void);
 
 enum store_kind { STORE_HEAD, STORE_GET, STORE_PUT, STORE_LIST };
 
@@ -83,14 +87,14 @@ struct store_op {
 	const char *buf;
 	int fd;
 	uint64_t off, len;
-	store_seen_fn on_seen;		  /* PUT: see every byte (hash while uploading) */
-	store_commit_fn before_commit;	  /* PUT: last word before the object appears */
-	const struct store_meta *meta;	  /* PUT: user metadata (ASCII values) */
+	store_seen_fn on_seen;	       /* PUT: see every byte (hash while uploading) */
+	store_commit_fn before_commit; /* PUT: last word before the object appears */
+	const struct store_meta *meta; /* PUT: user metadata (ASCII values) */
 	size_t nmeta;
-	const char *content_type;	  /* PUT */
-	int has_range;			  /* GET */
-	uint64_t range_off, range_len;	  /* GET: range_len 0 = to the end */
-	store_data_fn on_data;		  /* GET; NULL: the bytes go to out_buf */
+	const char *content_type;      /* PUT */
+	int has_range;		       /* GET */
+	uint64_t range_off, range_len; /* GET: range_len 0 = to the end */
+	store_data_fn on_data;	       /* GET; NULL: the bytes go to out_buf */
 	store_done_fn on_done;
 	void *ctx;
 
@@ -98,7 +102,7 @@ struct store_op {
 	int ok;
 	int not_found; /* HEAD/GET: no such key */
 	struct ja_err err;
-	uint64_t size;		   /* HEAD/GET: object size */
+	uint64_t size;		     /* HEAD/GET: object size */
 	struct store_meta *meta_out; /* HEAD/GET */
 	size_t nmeta_out;
 	char *out_buf; /* GET without on_data: the object (NUL-terminated), malloc'd */
