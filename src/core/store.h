@@ -49,6 +49,10 @@ const char *store_cache_id(const struct store *s);
 
 /* Set by SIGINT/SIGTERM handlers; store_run then stops, cleans up and returns. */
 extern volatile sig_atomic_t store_interrupted;
+/* For those handlers: sets store_interrupted and every backend's own flag
+ * (s3_interrupted), so a run stops at once whichever backend it drives.
+ * Async-signal-safe. */
+void store_interrupt(void);
 
 enum store_kind { STORE_HEAD, STORE_GET, STORE_PUT, STORE_LIST };
 
