@@ -6,12 +6,12 @@ _ja()
 	local app=${words[0]##*/}
 	if [[ $app == ja ]]; then
 		if ((cword == 1)); then
-			COMPREPLY=($(compgen -W 'diff hash merge s3 snapshot help --list --version --help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'diff hash merge put s3 snapshot help --list --version --help' -- "$cur"))
 			return
 		fi
 		app=${words[1]}
 		if [[ $app == help ]]; then
-			((cword == 2)) && COMPREPLY=($(compgen -W 'diff hash merge s3 snapshot ' -- "$cur"))
+			((cword == 2)) && COMPREPLY=($(compgen -W 'diff hash merge put s3 snapshot ' -- "$cur"))
 			return
 		fi
 	else
@@ -50,6 +50,63 @@ _ja()
 		return ;;
 	merge:-o|merge:--output)
 		_filedir
+		return ;;
+	put:-C|put:--root)
+		_filedir -d
+		return ;;
+	put:--store)
+		COMPREPLY=()
+		return ;;
+	put:--farm)
+		COMPREPLY=()
+		return ;;
+	put:--queue)
+		COMPREPLY=()
+		return ;;
+	put:--job)
+		COMPREPLY=()
+		return ;;
+	put:--step)
+		COMPREPLY=()
+		return ;;
+	put:--task)
+		COMPREPLY=()
+		return ;;
+	put:--session-action)
+		COMPREPLY=()
+		return ;;
+	put:--manifest-key)
+		COMPREPLY=()
+		return ;;
+	put:--asset-root)
+		COMPREPLY=()
+		return ;;
+	put:--file-system-location)
+		COMPREPLY=()
+		return ;;
+	put:--output-dir)
+		COMPREPLY=()
+		return ;;
+	put:-j|put:--jobs)
+		COMPREPLY=()
+		return ;;
+	put:--progress)
+		COMPREPLY=($(compgen -W 'auto bar openjd json none' -- "$cur"))
+		return ;;
+	put:--endpoint-url)
+		COMPREPLY=()
+		return ;;
+	put:--region)
+		COMPREPLY=()
+		return ;;
+	put:--profile)
+		COMPREPLY=()
+		return ;;
+	put:--expected-bucket-owner)
+		COMPREPLY=()
+		return ;;
+	put:--max-attempts)
+		COMPREPLY=()
 		return ;;
 	s3:--metadata)
 		COMPREPLY=()
@@ -114,6 +171,7 @@ _ja()
 		diff) COMPREPLY=($(compgen -W ' --hash --status --exit-code -i --include -e --exclude --include-exclude-config --symlinks --no-cache --rehash --cache-dir --skip-unreadable -j --jobs --progress -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		hash) COMPREPLY=($(compgen -W ' -c --check --chunks -j --jobs -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		merge) COMPREPLY=($(compgen -W ' --format -o --output --by-mtime -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
+		put) COMPREPLY=($(compgen -W ' -C --root --store --farm --queue --job --step --task --session-action --manifest-key --no-manifest --asset-root --file-system-location --output-dir --attachments --no-check-cache -j --jobs --progress --endpoint-url --region --profile --expected-bucket-owner --max-attempts -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		s3) COMPREPLY=($(compgen -W ' -r --recursive --metadata --content-type --range --page-size -j --jobs --endpoint-url --region --profile --expected-bucket-owner --max-attempts -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		snapshot) COMPREPLY=($(compgen -W ' --format -i --include -e --exclude --include-exclude-config --symlinks --no-cache --rehash --cache-dir --skip-unreadable -j --jobs --progress -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		esac
@@ -123,8 +181,9 @@ _ja()
 	diff) _filedir ;;
 	hash) _filedir ;;
 	merge) _filedir ;;
+	put) _filedir ;;
 	s3) COMPREPLY=($(compgen -W 'ls stat cat cp rm' -- "$cur")) ;;
 	snapshot) _filedir -d ;;
 	esac
 }
-complete -F _ja ja ja-diff ja-hash ja-merge ja-s3 ja-snapshot
+complete -F _ja ja ja-diff ja-hash ja-merge ja-put ja-s3 ja-snapshot

@@ -39,14 +39,11 @@ static void log_line(const char *line)
 static void on_signal(int sig)
 {
 	(void)sig;
-	s3_interrupted = 1;
+	store_interrupt(); /* both the store's and the S3 client's flags */
 }
 
-struct s3_client *s3cli_client(struct s3_config *cfg)
+static void install_signals(void)
 {
-	struct ja_err err = {0};
-	cfg->verbose = ja_verbose > 0 ? ja_verbose : 0;
-	cfg->log = log_line;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -54,8 +51,36 @@ struct s3_client *s3cli_client(struct s3_config *cfg)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+struct s3_client *s3cli_client(struct s3_config *cfg)
+{
+	struct ja_err err = {0};
+	cfg->verbose = ja_verbose > 0 ? ja_verbose : 0;
+	cfg->log = log_line;
+	install_signals();
 	struct s3_client *c = s3_client_new(cfg, &err);
 	if (!c)
 		die_err(&err);
 	return c;
+}
+
+struct store *s3cli_store(const char *url, struct s3_config *cfg, int jobs)
+{
+	struct ja_err err = {0};
+	struct store_opts so = {
+	    .jobs = jobs ? jobs : cfg->concurrency,
+	    .profile = cfg->profile,
+	    .region = cfg->region,
+	    .endpoint_url = cfg->endpoint_url,
+	    .expected_bucket_owner = cfg->expected_bucket_owner,
+	    .max_attempts = cfg->max_attempts,
+	    .verbose = ja_verbose > 0 ? ja_verbose : 0,
+	    .log = log_line,
+	};
+	install_signals();
+	struct store *s = store_open(url, &so, &err);
+	if (!s)
+		die_err(&err);
+	return s;
 }

@@ -38,6 +38,8 @@ const char *store_kind_name(enum store_kind k)
 		return "PUT";
 	case STORE_LIST:
 		return "LIST";
+	case STORE_DELETE:
+		return "DELETE";
 	}
 	return "?";
 }
@@ -259,7 +261,7 @@ static int check_meta(const struct store_op *op, struct ja_err *err)
 static int check_op(const struct store_op *op, struct ja_err *err)
 {
 	if (op->kind != STORE_HEAD && op->kind != STORE_GET && op->kind != STORE_PUT &&
-	    op->kind != STORE_LIST)
+	    op->kind != STORE_LIST && op->kind != STORE_DELETE)
 		return err_set(err, EXIT_FAIL, "unknown store operation %d", (int)op->kind);
 	if (op->kind != STORE_LIST && (!op->key || !*op->key))
 		return err_set(err, EXIT_FAIL, "%s: empty key", store_kind_name(op->kind));

@@ -54,7 +54,9 @@ extern volatile sig_atomic_t store_interrupted;
  * Async-signal-safe. */
 void store_interrupt(void);
 
-enum store_kind { STORE_HEAD, STORE_GET, STORE_PUT, STORE_LIST };
+/* STORE_DELETE removes a key (a missing key is not an error); it exists to clean up
+ * after servers that keep the remains of an aborted upload. */
+enum store_kind { STORE_HEAD, STORE_GET, STORE_PUT, STORE_LIST, STORE_DELETE };
 
 struct store_meta {
 	char *name; /* user metadata name, lower case, without any x-amz-meta- prefix */

@@ -318,6 +318,20 @@ static int f_head(struct fstore *f, struct store_op *op)
 	return meta_read(f, op);
 }
 
+static int f_delete(struct fstore *f, struct store_op *op)
+{
+	const char *leaf;
+	int d = open_dirs(f, op->key, 0, &leaf), r, e;
+	if (d < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : op_sys(f, op, NULL, errno);
+	r = unlinkat(d, leaf, 0);
+	e = errno;
+	close(d);
+	if (r < 0 && e != ENOENT)
+		return op_sys(f, op, NULL, e);
+	return 0;
+}
+
 static int open_object(struct fstore *f, struct store_op *op, struct stat *st)
 {
 	const char *leaf;
@@ -629,6 +643,8 @@ void fs_execute(struct fstore *f, struct fjob *j, char *scratch)
 		rc = f_put(f, j, scratch);
 	else if (op->kind == STORE_LIST)
 		rc = f_list(f, op);
+	else if (op->kind == STORE_DELETE)
+		rc = f_delete(f, op);
 	if (rc < 0)
 		store_op_release(op); /* keeps err */
 	op->ok = rc == 0 && !j->commit;

@@ -243,7 +243,6 @@ static int on_data(struct http_xfer *x, const char *p, size_t n)
 	return deliver(s, p, n);
 }
 
-
 static void add_param(struct op_state *s, const char *name, const char *value)
 {
 	s->params[s->nparams].name = name;
@@ -482,4 +481,3 @@ int s3_start_attempt(struct s3_client *c, struct s3_op *op)
 }
 
 /* ---- outcomes ---- */
-

@@ -318,6 +318,9 @@ static void s3s_submit(struct store *s, struct store_op *op)
 	case STORE_PUT:
 		setup_put(x, op);
 		break;
+	case STORE_DELETE:
+		o->kind = S3_DELETE;
+		break;
 	case STORE_LIST:
 		o->kind = S3_LIST;
 		o->key = NULL;
