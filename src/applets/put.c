@@ -141,6 +141,14 @@ static void parse_opts(struct putcli *pc, struct optstate *st)
 	}
 	if (st->npos > 1)
 		opt_usage_error("one MANIFEST at most");
+	if (!pc->ids.farm != !pc->ids.queue)
+		opt_usage_error("--farm and --queue go together");
+	if (pc->attachments && pc->no_manifest)
+		opt_usage_error("--attachments needs the manifest uploaded (not --no-manifest)");
+	/* the worker's environment names an output manifest unless the command line
+	 * asked for an input one */
+	if (!pc->ids.farm || pc->ids.job)
+		jakeys_from_env(&pc->ids);
 }
 
 /* The manifest's key: explicit, input layout, output layout, or by content. */
@@ -285,7 +293,6 @@ int applet_put_main(int argc, char **argv)
 
 	opt_init(&st, NULL, argc, argv);
 	parse_opts(&pc, &st);
-	jakeys_from_env(&pc.ids);
 	const char *mpath = st.npos ? st.pos[0] : "-";
 	int empty = 0;
 	manifest_init(&m, MVER_2023);
@@ -296,6 +303,8 @@ int applet_put_main(int argc, char **argv)
 	}
 	if (empty) {
 		infox(0, "nothing to upload: the manifest is empty");
+		if (pc.attachments) /* no manifest, so no attachments for CreateJob */
+			goto out;
 		print_result(NULL, NULL, &stats, now_s() - t0);
 		goto out;
 	}
@@ -307,6 +316,7 @@ int applet_put_main(int argc, char **argv)
 		err.msg[0] = 0;
 	}
 	progress_init(&prog, progress_resolve(pc.pmode), "Uploaded", "Transfer rate");
+	prog.out = stderr; /* stdout carries the result; OpenJD reads both streams */
 	struct put_opts po = {.store = s, .root = pc.root, .cc = cc, .prog = &prog, .report = report};
 	int prc = put_objects(&m, &po, &stats, &err);
 	progress_finish(&prog);
