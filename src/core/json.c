@@ -10,10 +10,16 @@
 /* Max bytes in one decoded string; keeps a hostile document from making huge copies. */
 #define JP_MAX_STRING (64u << 20)
 
-/* Duplicate key detection: an open-addressing set of 64-bit key hashes per object. */
+/* Duplicate key detection.  The first JK_SMALL keys of an object (every object of a
+ * manifest entry) are kept as fingerprints and compared linearly: a key of up to 8 bytes
+ * is its own fingerprint, a longer one its xxh3 hash, with the length beside it.  An
+ * object with more keys moves to an open-addressing set of 64-bit key hashes. */
+#define JK_SMALL 8
 struct jkeyset {
-	uint64_t *tab; /* 0 = empty slot */
+	uint64_t *tab; /* 0 = empty slot; in use once n > JK_SMALL */
 	size_t cap, n;
+	uint64_t fp[JK_SMALL];
+	size_t fl[JK_SMALL];
 };
 
 void jp_init(struct jp *jp, const char *buf, size_t len, struct ja_err *err)
@@ -130,16 +136,15 @@ int jp_obj_begin(struct jp *jp)
 	ks = jp->keys[jp->depth];
 	if (!ks)
 		ks = jp->keys[jp->depth] = xcalloc(1, sizeof(*ks));
-	if (ks->n) {
+	if (ks->n > JK_SMALL)
 		memset(ks->tab, 0, ks->cap * sizeof(uint64_t));
-		ks->n = 0;
-	}
+	ks->n = 0;
 	return 0;
 }
 
-static int key_seen(struct jkeyset *ks, const char *k, size_t n)
+/* Insert h (not 0) into the hash set; 1 if it was there. */
+static int tab_seen(struct jkeyset *ks, uint64_t h)
 {
-	uint64_t h = XXH3_64bits(k, n) | 1; /* never 0 */
 	size_t i;
 	if ((ks->n + 1) * 2 > ks->cap) {
 		size_t ncap = ks->cap ? ks->cap * 2 : 16;
@@ -162,6 +167,44 @@ static int key_seen(struct jkeyset *ks, const char *k, size_t n)
 	ks->tab[i] = h;
 	ks->n++;
 	return 0;
+}
+
+static uint64_t key_fp(const char *k, size_t n)
+{
+	uint64_t v = 0;
+	if (n > 8)
+		return XXH3_64bits(k, n);
+	memcpy(&v, k, n);
+	return v;
+}
+
+static int key_seen(struct jkeyset *ks, const char *k, size_t n)
+{
+	uint64_t fp = key_fp(k, n);
+	size_t i;
+	if (ks->n < JK_SMALL) {
+		for (i = 0; i < ks->n; i++)
+			if (ks->fp[i] == fp && ks->fl[i] == n)
+				return 1;
+		ks->fp[i] = fp;
+		ks->fl[i] = n;
+		ks->n++;
+		return 0;
+	}
+	if (ks->n == JK_SMALL) {
+		/* the object outgrew the small list: rehash its keys into the set */
+		ks->n = 0;
+		for (i = 0; i < JK_SMALL; i++) {
+			uint64_t h = ks->fp[i];
+			if (ks->fl[i] <= 8) {
+				char b[8];
+				memcpy(b, &h, 8);
+				h = XXH3_64bits(b, ks->fl[i]);
+			}
+			tab_seen(ks, h | 1);
+		}
+	}
+	return tab_seen(ks, (n > 8 ? fp : XXH3_64bits(k, n)) | 1); /* never 0 */
 }
 
 static void end_object(struct jp *jp)
@@ -333,6 +376,24 @@ int utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static uint64_t load8(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* Nonzero if any byte of v may be one a JSON string cannot hold as it is: below 0x20,
+ * 0x80 or above, '"' or '\\' (false positives are possible, false negatives not). */
+static uint64_t swar_special(uint64_t v)
+{
+	uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+	return (v | ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
 int jp_str(struct jp *jp, const char **s, size_t *len)
 {
 	const unsigned char *p, *end = (const unsigned char *)jp->end, *run;
@@ -341,6 +402,8 @@ int jp_str(struct jp *jp, const char **s, size_t *len)
 	p = (const unsigned char *)jp->p + 1;
 	run = p;
 	/* fast path: printable ASCII up to the closing quote is returned in place */
+	while (end - p >= 8 && !swar_special(load8(p)))
+		p += 8;
 	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
 		p++;
 	if (p < end && *p == '"') {
@@ -515,6 +578,23 @@ int jp_int(struct jp *jp, int64_t *v)
 			return unexpected(jp, "an integer");
 		return err_set(jp->err, EXIT_USAGE, "not an integer");
 	}
+	/* fast path: up to 18 digits without a leading zero cannot overflow */
+	p = jp->p;
+	neg = *p == '-';
+	p += neg;
+	if (p < jp->end && *p >= '1' && *p <= '9') {
+		const char *lim = jp->end - p > 18 ? p + 18 : jp->end;
+		for (; p < lim && *p >= '0' && *p <= '9'; p++)
+			acc = acc * 10 + (unsigned)(*p - '0');
+		if (p == jp->end ||
+		    !((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E')) {
+			*v = neg ? -(int64_t)acc : (int64_t)acc;
+			jp->p = p;
+			return 0;
+		}
+		acc = 0;
+	}
+	neg = 0;
 	if (scan_number(jp, &e, &isint) < 0)
 		return -1;
 	if (!isint)
@@ -641,17 +721,32 @@ static void put_u4(char *o, unsigned v)
 	o[5] = hexd[v & 15];
 }
 
-void json_put_str(struct buf *out, const char *s, size_t n)
+/* Nonzero if some byte of v may need escaping (swar_special or 0x7f). */
+static uint64_t swar_escaped(uint64_t v)
+{
+	uint64_t d = v ^ (ONES * 0x7f);
+	return swar_special(v) | (((d - ONES) & ~d) & HIGHS);
+}
+
+char *json_esc(char *o, const char *s, size_t n)
+{
+	*o++ = '"';
+	o = json_esc_chars(o, s, n);
+	*o++ = '"';
+	return o;
+}
+
+char *json_esc_chars(char *o, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
-	/* worst case 12 output bytes per 4 input bytes, +2 quotes */
-	if (buf_reserve(out, n * 6 + 2) < 0)
-		return;
-	char *o = out->p + out->len;
-	*o++ = '"';
 	run = p;
 	while (p < end) {
-		unsigned cls = esc_class[*p];
+		unsigned cls;
+		if (end - p >= 8 && !swar_escaped(load8(p))) {
+			p += 8;
+			continue;
+		}
+		cls = esc_class[*p];
 		if (!cls) {
 			p++;
 			continue;
@@ -694,22 +789,50 @@ void json_put_str(struct buf *out, const char *s, size_t n)
 		run = p;
 	}
 	memcpy(o, run, (size_t)(p - run));
-	o += p - run;
-	*o++ = '"';
-	out->len = (size_t)(o - out->p);
+	return o + (p - run);
+}
+
+void json_put_str(struct buf *out, const char *s, size_t n)
+{
+	/* worst case 12 output bytes per 4 input bytes, +2 quotes */
+	if (buf_reserve(out, n * 6 + 2) < 0)
+		return;
+	out->len = (size_t)(json_esc(out->p + out->len, s, n) - out->p);
 	out->p[out->len] = 0;
 }
 
-void json_put_int(struct buf *out, int64_t v)
+static const char digits2[] = "00010203040506070809101112131415161718192021222324"
+			      "25262728293031323334353637383940414243444546474849"
+			      "50515253545556575859606162636465666768697071727374"
+			      "75767778798081828384858687888990919293949596979899";
+
+char *json_itoa(char *o, int64_t v)
 {
 	char tmp[24];
 	int i = 24;
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	do {
-		tmp[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
+	while (u >= 100) {
+		unsigned r = (unsigned)(u % 100);
+		u /= 100;
+		tmp[--i] = digits2[2 * r + 1];
+		tmp[--i] = digits2[2 * r];
+	}
+	if (u >= 10) {
+		tmp[--i] = digits2[2 * u + 1];
+		tmp[--i] = digits2[2 * u];
+	} else {
+		tmp[--i] = (char)('0' + u);
+	}
 	if (v < 0)
 		tmp[--i] = '-';
-	buf_add(out, tmp + i, (size_t)(24 - i));
+	memcpy(o, tmp + i, (size_t)(24 - i));
+	return o + (24 - i);
+}
+
+void json_put_int(struct buf *out, int64_t v)
+{
+	if (buf_reserve(out, 20) < 0)
+		return;
+	out->len = (size_t)(json_itoa(out->p + out->len, v) - out->p);
+	out->p[out->len] = 0;
 }
