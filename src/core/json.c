@@ -80,30 +80,28 @@ const char *jp_type_name(enum jtype t)
 	return n[t];
 }
 
-enum jtype jp_peek(struct jp *jp)
+/* The type a value starting with byte c has (J_NONE: none, or whitespace). */
+static const unsigned char type_of[256] = {
+    ['{'] = J_OBJ,  ['['] = J_ARR,  ['"'] = J_STR, ['t'] = J_BOOL,
+    ['f'] = J_BOOL, ['n'] = J_NULL, ['-'] = J_NUM, ['0' ... '9'] = J_NUM,
+};
+
+static inline enum jtype peek(struct jp *jp)
 {
 	if (jp->failed)
 		return J_NONE;
+	/* minified input: no whitespace to skip */
+	if (jp->p < jp->end && (unsigned char)*jp->p > ' ')
+		return (enum jtype)type_of[(unsigned char)*jp->p];
 	skip_ws(jp);
 	if (jp->p >= jp->end)
 		return J_NONE;
-	switch (*jp->p) {
-	case '{':
-		return J_OBJ;
-	case '[':
-		return J_ARR;
-	case '"':
-		return J_STR;
-	case 't':
-	case 'f':
-		return J_BOOL;
-	case 'n':
-		return J_NULL;
-	case '-':
-	case '0' ... '9':
-		return J_NUM;
-	}
-	return J_NONE;
+	return (enum jtype)type_of[(unsigned char)*jp->p];
+}
+
+enum jtype jp_peek(struct jp *jp)
+{
+	return peek(jp);
 }
 
 static int unexpected(struct jp *jp, const char *wanted)
@@ -128,7 +126,7 @@ static int push(struct jp *jp)
 int jp_obj_begin(struct jp *jp)
 {
 	struct jkeyset *ks;
-	if (jp_peek(jp) != J_OBJ)
+	if (peek(jp) != J_OBJ)
 		return unexpected(jp, "an object");
 	if (push(jp) < 0)
 		return -1;
@@ -174,7 +172,9 @@ static uint64_t key_fp(const char *k, size_t n)
 	uint64_t v = 0;
 	if (n > 8)
 		return XXH3_64bits(k, n);
-	memcpy(&v, k, n);
+	/* byte by byte: a memcpy of n bytes and a load of 8 would stall store forwarding */
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)(unsigned char)k[i] << (8 * i);
 	return v;
 }
 
@@ -198,7 +198,8 @@ static int key_seen(struct jkeyset *ks, const char *k, size_t n)
 			uint64_t h = ks->fp[i];
 			if (ks->fl[i] <= 8) {
 				char b[8];
-				memcpy(b, &h, 8);
+				for (size_t j = 0; j < 8; j++)
+					b[j] = (char)(h >> (8 * j));
 				h = XXH3_64bits(b, ks->fl[i]);
 			}
 			tab_seen(ks, h | 1);
@@ -256,7 +257,7 @@ int jp_obj_key(struct jp *jp, const char **key, size_t *len)
 
 int jp_arr_begin(struct jp *jp)
 {
-	if (jp_peek(jp) != J_ARR)
+	if (peek(jp) != J_ARR)
 		return unexpected(jp, "an array");
 	if (push(jp) < 0)
 		return -1;
@@ -285,6 +286,48 @@ int jp_arr_next(struct jp *jp)
 	}
 	jp->started[jp->depth] = 1;
 	return 1;
+}
+
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static uint64_t load8(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIRST_BYTE(mask) ((size_t)__builtin_ctzll(mask) / 8)
+#endif
+
+/* Nonzero if any byte of v may be one a JSON string cannot hold as it is: below 0x20,
+ * 0x80 or above, '"' or '\\'.  Bytes above a flagged one may be flagged falsely (a
+ * borrow), the lowest flagged byte never is. */
+static uint64_t swar_special(uint64_t v)
+{
+	uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+	return (v | ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
+/* The first byte at or after p that swar_special flags (or end). */
+static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
+{
+	while (end - p >= 8) {
+		uint64_t m = swar_special(load8(p));
+		if (m) {
+#ifdef FIRST_BYTE
+			return p + FIRST_BYTE(m);
+#else
+			break;
+#endif
+		}
+		p += 8;
+	}
+	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	return p;
 }
 
 static int read_u4(struct jp *jp, const char *p, unsigned *out)
@@ -364,6 +407,10 @@ int utf8_valid(const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
 		size_t k;
+		if (end - p >= 8 && !(load8(p) & HIGHS)) {
+			p += 8;
+			continue;
+		}
 		if (*p < 0x80) {
 			p++;
 			continue;
@@ -376,36 +423,15 @@ int utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
-#define ONES  0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-static uint64_t load8(const unsigned char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-/* Nonzero if any byte of v may be one a JSON string cannot hold as it is: below 0x20,
- * 0x80 or above, '"' or '\\' (false positives are possible, false negatives not). */
-static uint64_t swar_special(uint64_t v)
-{
-	uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
-	return (v | ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
-}
-
 int jp_str(struct jp *jp, const char **s, size_t *len)
 {
 	const unsigned char *p, *end = (const unsigned char *)jp->end, *run;
-	if (jp_peek(jp) != J_STR)
+	if (peek(jp) != J_STR)
 		return unexpected(jp, "a string");
 	p = (const unsigned char *)jp->p + 1;
 	run = p;
 	/* fast path: printable ASCII up to the closing quote is returned in place */
-	while (end - p >= 8 && !swar_special(load8(p)))
-		p += 8;
-	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-		p++;
+	p = skip_plain(p, end);
 	if (p < end && *p == '"') {
 		if ((size_t)(p - run) > JP_MAX_STRING) {
 			jp->p = (const char *)p;
@@ -567,12 +593,30 @@ static int scan_number(struct jp *jp, const char **endp, int *isint)
 	return 0;
 }
 
+#ifdef FIRST_BYTE
+/* Eight ASCII digits at once (the first one in the lowest byte). */
+static int eight_digits(uint64_t v)
+{
+	return (v & (ONES * 0xf0)) == ONES * '0' &&
+	       ((v + ONES * 0x06) & (ONES * 0xf0)) == ONES * '0';
+}
+
+static uint64_t parse8(uint64_t v)
+{
+	v -= ONES * '0';
+	v = v * 10 + (v >> 8); /* pairs of digits */
+	return (((v & 0x000000ff000000ffull) * (100 + (1000000ull << 32))) +
+		(((v >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32)))) >>
+	       32;
+}
+#endif
+
 int jp_int(struct jp *jp, int64_t *v)
 {
 	const char *p, *e;
 	int isint, neg = 0;
 	uint64_t acc = 0;
-	enum jtype t = jp_peek(jp);
+	enum jtype t = peek(jp);
 	if (t != J_NUM) {
 		if (t == J_NONE)
 			return unexpected(jp, "an integer");
@@ -584,6 +628,12 @@ int jp_int(struct jp *jp, int64_t *v)
 	p += neg;
 	if (p < jp->end && *p >= '1' && *p <= '9') {
 		const char *lim = jp->end - p > 18 ? p + 18 : jp->end;
+#ifdef FIRST_BYTE
+		while (lim - p >= 8 && eight_digits(load8((const unsigned char *)p))) {
+			acc = acc * 100000000 + parse8(load8((const unsigned char *)p));
+			p += 8;
+		}
+#endif
 		for (; p < lim && *p >= '0' && *p <= '9'; p++)
 			acc = acc * 10 + (unsigned)(*p - '0');
 		if (p == jp->end ||
@@ -627,7 +677,7 @@ range:
 
 int jp_bool(struct jp *jp, int *v)
 {
-	enum jtype t = jp_peek(jp);
+	enum jtype t = peek(jp);
 	if (t != J_BOOL) {
 		if (t == J_NONE)
 			return unexpected(jp, "true or false");
@@ -651,7 +701,7 @@ int jp_skip(struct jp *jp)
 	const char *s, *e;
 	size_t n;
 	int r, isint, b;
-	switch (jp_peek(jp)) {
+	switch (peek(jp)) {
 	case J_OBJ:
 		if (jp_obj_begin(jp) < 0)
 			return -1;
@@ -742,10 +792,23 @@ char *json_esc_chars(char *o, const char *s, size_t n)
 	run = p;
 	while (p < end) {
 		unsigned cls;
-		if (end - p >= 8 && !swar_escaped(load8(p))) {
-			p += 8;
-			continue;
+		if (end - p >= 8) {
+			uint64_t m = swar_escaped(load8(p));
+			if (!m) {
+				p += 8;
+				continue;
+			}
+#ifdef FIRST_BYTE
+			p += FIRST_BYTE(m);
+#endif
 		}
+#ifdef FIRST_BYTE
+		else if (n >= 8 && !(swar_escaped(load8(end - 8)) >> (8 * (8 - (end - p))))) {
+			/* the last bytes, seen through the (overlapping) last eight */
+			p = end;
+			break;
+		}
+#endif
 		cls = esc_class[*p];
 		if (!cls) {
 			p++;
@@ -806,27 +869,50 @@ static const char digits2[] = "0001020304050607080910111213141516171819202122232
 			      "50515253545556575859606162636465666768697071727374"
 			      "75767778798081828384858687888990919293949596979899";
 
+/* u < 10^8 in decimal, exactly w digits (leading zeros), written backwards from o + w. */
+static void put_digits(char *o, uint32_t u, int w)
+{
+	while (w >= 2) {
+		unsigned r = u % 100;
+		u /= 100;
+		w -= 2;
+		o[w] = digits2[2 * r];
+		o[w + 1] = digits2[2 * r + 1];
+	}
+	if (w)
+		o[0] = (char)('0' + u % 10);
+}
+
+static int ndigits(uint32_t u)
+{
+	int n = 1;
+	while (u >= 10) {
+		u /= 10;
+		n++;
+	}
+	return n;
+}
+
 char *json_itoa(char *o, int64_t v)
 {
-	char tmp[24];
-	int i = 24;
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	while (u >= 100) {
-		unsigned r = (unsigned)(u % 100);
-		u /= 100;
-		tmp[--i] = digits2[2 * r + 1];
-		tmp[--i] = digits2[2 * r];
-	}
-	if (u >= 10) {
-		tmp[--i] = digits2[2 * u + 1];
-		tmp[--i] = digits2[2 * u];
-	} else {
-		tmp[--i] = (char)('0' + u);
-	}
+	uint32_t part[3];
+	int np = 0, n;
 	if (v < 0)
-		tmp[--i] = '-';
-	memcpy(o, tmp + i, (size_t)(24 - i));
-	return o + (24 - i);
+		*o++ = '-';
+	/* groups of eight digits keep the arithmetic in 32 bits */
+	do {
+		part[np++] = (uint32_t)(u % 100000000);
+		u /= 100000000;
+	} while (u);
+	n = ndigits(part[np - 1]);
+	put_digits(o, part[np - 1], n);
+	o += n;
+	while (--np > 0) {
+		put_digits(o, part[np - 1], 8);
+		o += 8;
+	}
+	return o;
 }
 
 void json_put_int(struct buf *out, int64_t v)

@@ -297,13 +297,19 @@ static int get_slice(struct dec *d, const char **out, size_t *len, unsigned *key
 	return 0;
 }
 
+static const unsigned char alnum_tab[256] = {
+    ['0' ... '9'] = 1,
+    ['A' ... 'Z'] = 1,
+    ['a' ... 'z'] = 1,
+};
+
 static int alnum(const char *s)
 {
-	if (!*s)
+	const unsigned char *p = (const unsigned char *)s;
+	if (!*p)
 		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9')))
+	for (; *p; p++)
+		if (!alnum_tab[*p])
 			return 0;
 	return 1;
 }
@@ -700,9 +706,22 @@ enum { NAME_OK, NAME_EMPTY_COMPONENT, NAME_TOO_DEEP };
  * for every name of a manifest. */
 static int name_scan(const char *p, size_t len, uint32_t *depth)
 {
-	size_t n = 0;
+	size_t n = 0, i = 0;
 	int empty = !len || p[len - 1] == '/';
-	for (size_t i = 0; i < len; i++)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, low7 = 0x7f7f7f7f7f7f7f7full;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v, z;
+		memcpy(&v, p + i, 8);
+		v ^= ones * '/';
+		z = ~(((v & low7) + low7) | v | low7); /* 0x80 in exactly the '/' bytes */
+		if (z) {
+			n += ((z >> 7) * ones) >> 56;
+			empty |= (z & (z << 8)) || ((z & 0x80) && i && p[i - 1] == '/');
+		}
+	}
+#endif
+	for (; i < len; i++)
 		if (p[i] == '/') {
 			n++;
 			empty |= i > 0 && p[i - 1] == '/';

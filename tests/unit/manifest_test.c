@@ -810,6 +810,43 @@ TEST(v2025_unencodable_names_rejected)
 	}
 }
 
+/* Names are scanned eight bytes at a time: an empty component, and the count of '/', are
+ * found wherever they fall.  Decoded (a G3 path) and encoded (a model built in memory). */
+TEST(v2025_name_checks_at_every_offset)
+{
+	for (size_t len = 2; len <= 26; len++)
+		for (size_t pos = 0; pos + 1 < len; pos++) {
+			char name[32], files[128];
+			struct manifest m;
+			struct mfile *f;
+			char *enc;
+			memset(name, 'x', len);
+			name[len] = 0;
+			name[pos] = name[pos + 1] = '/';
+			snprintf(files, sizeof(files),
+				 "{'path':'%s','hash':'a','size':1,'mtime':1}", name);
+			CHECK(strstr(decode_err(v25(0, "", files)), "empty path component") !=
+			      NULL);
+			manifest_init(&m, MVER_2025);
+			m.gen = 2;
+			f = manifest_add_file(&m, name, len);
+			f->hash = "a";
+			enc = encode(&m);
+			CHECK(!enc && strstr(err.msg, "empty path component") != NULL);
+			free(enc);
+			manifest_release(&m);
+			/* one '/' inside the name: fine */
+			name[pos] = 'x';
+			snprintf(files, sizeof(files),
+				 "{'path':'%s','hash':'a','size':1,'mtime':1}", name);
+			if (pos + 2 < len)
+				CHECK_STR(decode_err(v25(0, "", files)), "(accepted)");
+			else /* "xx/" */
+				CHECK(
+				    strstr(decode_err(v25(0, "", files)), "empty path component"));
+		}
+}
+
 TEST(v2025_file_and_directory_conflicts)
 {
 	/* a file that is also a listed or implied directory */
@@ -1361,6 +1398,7 @@ int main(void)
 	RUN(g2_validation);
 	RUN(g2_name_expansion);
 	RUN(v2025_unencodable_names_rejected);
+	RUN(v2025_name_checks_at_every_offset);
 	RUN(v2025_file_and_directory_conflicts);
 	RUN(encode_refuses_what_the_version_cannot_say);
 	RUN(encode_is_stable_sort_order);
