@@ -10,6 +10,48 @@
 /* Max bytes in one decoded string; keeps a hostile document from making huge copies. */
 #define JP_MAX_STRING (64u << 20)
 
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static uint64_t load8(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIRST_BYTE(mask) ((size_t)__builtin_ctzll(mask) / 8)
+#endif
+
+/* Nonzero if any byte of v may be one a JSON string cannot hold as it is: below 0x20,
+ * 0x80 or above, '"' or '\\'.  Bytes above a flagged one may be flagged falsely (a
+ * borrow), the lowest flagged byte never is. */
+static uint64_t swar_special(uint64_t v)
+{
+	uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+	return (v | ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
+/* The first byte at or after p that swar_special flags (or end). */
+static inline const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
+{
+	while (end - p >= 8) {
+		uint64_t m = swar_special(load8(p));
+		if (m) {
+#ifdef FIRST_BYTE
+			return p + FIRST_BYTE(m);
+#else
+			break;
+#endif
+		}
+		p += 8;
+	}
+	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
 /* Duplicate key detection.  The first JK_SMALL keys of an object (every object of a
  * manifest entry) are kept as fingerprints and compared linearly: a key of up to 8 bytes
  * is its own fingerprint, a longer one its xxh3 hash, with the length beside it.  An
@@ -65,9 +107,11 @@ int jp_fail(struct jp *jp, const char *fmt, ...)
 	return err_set(jp->err, EXIT_USAGE, "line %zu, column %zu: %s", line, col, msg);
 }
 
-static void skip_ws(struct jp *jp)
+static inline void skip_ws(struct jp *jp)
 {
 	const char *p = jp->p;
+	if (p < jp->end && (unsigned char)*p > ' ') /* minified input */
+		return;
 	while (p < jp->end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
 		p++;
 	jp->p = p;
@@ -178,9 +222,16 @@ static uint64_t key_fp(const char *k, size_t n)
 	return v;
 }
 
-static int key_seen(struct jkeyset *ks, const char *k, size_t n)
+/* in_input: k is a slice of the input with at least 8 bytes from k on. */
+static int key_seen(struct jkeyset *ks, const char *k, size_t n, int in_input)
 {
-	uint64_t fp = key_fp(k, n);
+	uint64_t fp;
+#ifdef FIRST_BYTE
+	if (in_input && n <= 8) /* the key and the bytes after it, masked */
+		fp = load8((const unsigned char *)k) & (n == 8 ? ~0ull : (1ull << (8 * n)) - 1);
+	else
+#endif
+		fp = key_fp(k, n);
 	size_t i;
 	if (ks->n < JK_SMALL) {
 		for (i = 0; i < ks->n; i++)
@@ -220,6 +271,8 @@ static void end_object(struct jp *jp)
 	jp->depth--;
 }
 
+static inline int str_at(struct jp *jp, const char **s, size_t *len);
+
 int jp_obj_key(struct jp *jp, const char **key, size_t *len)
 {
 	struct jkeyset *ks = jp->keys[jp->depth];
@@ -239,9 +292,9 @@ int jp_obj_key(struct jp *jp, const char **key, size_t *len)
 	}
 	if (jp->p >= jp->end || *jp->p != '"')
 		return unexpected(jp, "a key string");
-	if (jp_str(jp, key, len) < 0)
+	if (str_at(jp, key, len) < 0)
 		return -1;
-	if (key_seen(ks, *key, *len)) {
+	if (key_seen(ks, *key, *len, *key != jp->str.p && jp->end - *key >= 8)) {
 		char k[80];
 		size_t n = *len < sizeof(k) - 1 ? *len : sizeof(k) - 1;
 		memcpy(k, *key, n);
@@ -286,48 +339,6 @@ int jp_arr_next(struct jp *jp)
 	}
 	jp->started[jp->depth] = 1;
 	return 1;
-}
-
-#define ONES  0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-static uint64_t load8(const unsigned char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define FIRST_BYTE(mask) ((size_t)__builtin_ctzll(mask) / 8)
-#endif
-
-/* Nonzero if any byte of v may be one a JSON string cannot hold as it is: below 0x20,
- * 0x80 or above, '"' or '\\'.  Bytes above a flagged one may be flagged falsely (a
- * borrow), the lowest flagged byte never is. */
-static uint64_t swar_special(uint64_t v)
-{
-	uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
-	return (v | ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
-}
-
-/* The first byte at or after p that swar_special flags (or end). */
-static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
-{
-	while (end - p >= 8) {
-		uint64_t m = swar_special(load8(p));
-		if (m) {
-#ifdef FIRST_BYTE
-			return p + FIRST_BYTE(m);
-#else
-			break;
-#endif
-		}
-		p += 8;
-	}
-	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-		p++;
-	return p;
 }
 
 static int read_u4(struct jp *jp, const char *p, unsigned *out)
@@ -423,27 +434,20 @@ int utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
-int jp_str(struct jp *jp, const char **s, size_t *len)
+/* A string that is not plain ASCII (or too long): escapes and UTF-8 are decoded into the
+ * scratch buffer.  run = its first byte, p = where skip_plain stopped.  Out of line, so
+ * that the plain path stays small. */
+static __attribute__((noinline)) int str_slow(struct jp *jp, const unsigned char *run,
+					      const unsigned char *p, const char **s, size_t *len)
 {
-	const unsigned char *p, *end = (const unsigned char *)jp->end, *run;
-	if (peek(jp) != J_STR)
-		return unexpected(jp, "a string");
-	p = (const unsigned char *)jp->p + 1;
-	run = p;
-	/* fast path: printable ASCII up to the closing quote is returned in place */
-	p = skip_plain(p, end);
+	const unsigned char *end = (const unsigned char *)jp->end;
 	if (p < end && *p == '"') {
-		if ((size_t)(p - run) > JP_MAX_STRING) {
-			jp->p = (const char *)p;
-			return jp_fail(jp, "string longer than %u bytes", JP_MAX_STRING);
-		}
-		*s = (const char *)run;
-		*len = (size_t)(p - run);
-		jp->p = (const char *)p + 1;
-		return 0;
+		jp->p = (const char *)p;
+		return jp_fail(jp, "string longer than %u bytes", JP_MAX_STRING);
 	}
 	buf_reset(&jp->str);
 	for (;;) {
+		p = skip_plain(p, end);
 		if (p >= end) {
 			jp->p = (const char *)p;
 			return jp_fail(jp, "unterminated string");
@@ -524,10 +528,6 @@ int jp_str(struct jp *jp, const char **s, size_t *len)
 			return jp_fail(jp, "control character 0x%02x in string (must be escaped)",
 				       *p);
 		}
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
 		{
 			size_t k = utf8_seq(p, end);
 			if (!k) {
@@ -546,6 +546,27 @@ int jp_str(struct jp *jp, const char **s, size_t *len)
 	*s = jp->str.p;
 	*len = jp->str.len;
 	return 0;
+}
+
+/* The string at jp->p (a '"'): plain printable ASCII is returned in place. */
+static inline int str_at(struct jp *jp, const char **s, size_t *len)
+{
+	const unsigned char *run = (const unsigned char *)jp->p + 1;
+	const unsigned char *end = (const unsigned char *)jp->end, *p = skip_plain(run, end);
+	if (p < end && *p == '"' && (size_t)(p - run) <= JP_MAX_STRING) {
+		*s = (const char *)run;
+		*len = (size_t)(p - run);
+		jp->p = (const char *)p + 1;
+		return 0;
+	}
+	return str_slow(jp, run, p, s, len);
+}
+
+int jp_str(struct jp *jp, const char **s, size_t *len)
+{
+	if (peek(jp) != J_STR)
+		return unexpected(jp, "a string");
+	return str_at(jp, s, len);
 }
 
 /* Scan a number per the JSON grammar; sets *isint when it has no fraction/exponent. */
@@ -869,50 +890,80 @@ static const char digits2[] = "0001020304050607080910111213141516171819202122232
 			      "50515253545556575859606162636465666768697071727374"
 			      "75767778798081828384858687888990919293949596979899";
 
-/* u < 10^8 in decimal, exactly w digits (leading zeros), written backwards from o + w. */
-static void put_digits(char *o, uint32_t u, int w)
+static const uint64_t pow10_tab[20] = {1ull,
+				       10ull,
+				       100ull,
+				       1000ull,
+				       10000ull,
+				       100000ull,
+				       1000000ull,
+				       10000000ull,
+				       100000000ull,
+				       1000000000ull,
+				       10000000000ull,
+				       100000000000ull,
+				       1000000000000ull,
+				       10000000000000ull,
+				       100000000000000ull,
+				       1000000000000000ull,
+				       10000000000000000ull,
+				       100000000000000000ull,
+				       1000000000000000000ull,
+				       10000000000000000000ull};
+
+/* Number of decimal digits of u. */
+static int ndigits(uint64_t u)
 {
-	while (w >= 2) {
-		unsigned r = u % 100;
-		u /= 100;
-		w -= 2;
-		o[w] = digits2[2 * r];
-		o[w + 1] = digits2[2 * r + 1];
-	}
-	if (w)
-		o[0] = (char)('0' + u % 10);
+#ifdef __GNUC__
+	/* bits * log10(2) estimates it within one (Bit Twiddling Hacks, "IntegerLog10") */
+	int t = ((64 - __builtin_clzll(u | 1)) * 1233) >> 12;
+	return u ? t + (u >= pow10_tab[t]) : 1;
+#else
+	int n = 1;
+	while (n < 20 && u >= pow10_tab[n])
+		n++;
+	return n;
+#endif
 }
 
-static int ndigits(uint32_t u)
+static void put_pair(char *d, unsigned r)
 {
-	int n = 1;
-	while (u >= 10) {
-		u /= 10;
-		n++;
-	}
-	return n;
+	memcpy(d, digits2 + 2 * r, 2);
 }
 
 char *json_itoa(char *o, int64_t v)
 {
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	uint32_t part[3];
-	int np = 0, n;
+	uint32_t x;
+	char *q;
+	int n;
 	if (v < 0)
 		*o++ = '-';
-	/* groups of eight digits keep the arithmetic in 32 bits */
-	do {
-		part[np++] = (uint32_t)(u % 100000000);
+	n = ndigits(u);
+	q = o + n;
+	/* backwards from the end, eight digits in 32-bit arithmetic at a time */
+	while (u >= 100000000) {
+		uint32_t lo = (uint32_t)(u % 100000000);
 		u /= 100000000;
-	} while (u);
-	n = ndigits(part[np - 1]);
-	put_digits(o, part[np - 1], n);
-	o += n;
-	while (--np > 0) {
-		put_digits(o, part[np - 1], 8);
-		o += 8;
+		put_pair(q - 2, lo % 100);
+		lo /= 100;
+		put_pair(q - 4, lo % 100);
+		lo /= 100;
+		put_pair(q - 6, lo % 100);
+		put_pair(q - 8, lo / 100);
+		q -= 8;
 	}
-	return o;
+	x = (uint32_t)u;
+	while (x >= 100) {
+		put_pair(q - 2, x % 100);
+		x /= 100;
+		q -= 2;
+	}
+	if (x >= 10)
+		put_pair(q - 2, x);
+	else
+		q[-1] = (char)('0' + x);
+	return o + n;
 }
 
 void json_put_int(struct buf *out, int64_t v)

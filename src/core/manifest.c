@@ -1110,7 +1110,8 @@ static int encode_2023(struct manifest *m, struct emit *e)
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct mfile *f = &m->files[i];
 		size_t hl = strlen(f->hash);
-		if (!(w = em_room(e, 64 + str_room(hl) + str_room(f->pathlen))))
+		/* 35 bytes of keys and punctuation, two numbers of up to 20 */
+		if (!(w = em_room(e, 80 + str_room(hl) + str_room(f->pathlen))))
 			return -1;
 		w = i ? PUT(w, ",{\"hash\":") : PUT(w, "{\"hash\":");
 		w = json_esc(w, f->hash, hl);
