@@ -1191,11 +1191,11 @@ static int dirset_add(struct dirset *s, const char *p, uint32_t len, int deleted
  * child (a directory, or NOPAR) is p.  Returns the index of p's parent, or NOPAR. */
 static uint32_t dirset_walk(struct dirset *s, const char *p, uint32_t len, uint32_t child)
 {
-	uint32_t par = NOPAR, idx;
-	for (uint32_t k = len; k-- > 1;) {
+	uint32_t par = NOPAR, idx, k = len;
+	const char *slash;
+	while (k > 1 && (slash = memrchr(p + 1, '/', k - 1))) {
 		int r;
-		if (p[k] != '/')
-			continue;
+		k = (uint32_t)(slash - p);
 		r = dirset_add(s, p, k, 0, 0, NULL, 0, &idx, NULL);
 		if (par == NOPAR)
 			par = idx;
@@ -1217,9 +1217,8 @@ static int u64_cmp(const void *x, const void *y)
 /* Length of the parent part of p (up to its last '/'), 0 if none. */
 static uint32_t parent_len(const char *p, uint32_t len)
 {
-	while (len && p[len - 1] != '/')
-		len--;
-	return len ? len - 1 : 0;
+	const char *slash = memrchr(p, '/', len);
+	return slash ? (uint32_t)(slash - p) : 0;
 }
 
 /* The explicit directories and their ancestors.  exidx[i] = index of m->dirs[i]. */

@@ -46,9 +46,8 @@ struct under_cache {
 
 static int file_under(struct under_cache *c, const struct strmap *del, const char *p, uint32_t len)
 {
-	uint32_t dl = len;
-	while (dl && p[dl - 1] != '/')
-		dl--;
+	const char *slash = memrchr(p, '/', len);
+	uint32_t dl = slash ? (uint32_t)(slash - p) + 1 : 0;
 	if (!c->known || dl != c->dirlen || memcmp(p, c->dir, dl)) {
 		c->known = 1;
 		c->dir = p;
