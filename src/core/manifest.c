@@ -1418,6 +1418,7 @@ static size_t name_room(size_t len)
 
 static int emit_2025(struct manifest *m, const struct dirset *s, struct emit *e)
 {
+	const char *spec;
 	char *w;
 	if (!(w = em_room(e, 16)))
 		return -1;
@@ -1497,8 +1498,9 @@ static int emit_2025(struct manifest *m, const struct dirset *s, struct emit *e)
 		*w++ = ',';
 	}
 	w = PUT(w, "\"specificationVersion\":\"");
-	memcpy(w, manifest_spec_string(m), strlen(manifest_spec_string(m)));
-	w += strlen(manifest_spec_string(m));
+	spec = manifest_spec_string(m);
+	memcpy(w, spec, strlen(spec));
+	w += strlen(spec);
 	w = PUT(w, "\",\"totalSize\":");
 	w = json_itoa(w, m->total_size);
 	*w++ = '}';

@@ -43,7 +43,7 @@ static void out_init(struct out *o, const char *path)
 
 static int out_fail(struct out *o, struct ja_err *err)
 {
-	err_set(err, EXIT_FAIL, "%s: %s", esc_name(o->path), strerror(errno)); /* first */
+	err_set(err, EXIT_FAIL, "%s: %s", esc_name(o->path), strerror(errno)); /* before close */
 	if (o->fd >= 0)
 		close(o->fd);
 	o->fd = -1;

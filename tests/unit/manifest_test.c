@@ -955,6 +955,60 @@ TEST(encode_is_stable_sort_order)
 	manifest_release(&m);
 }
 
+/* A manifest_encode_to sink that keeps the bytes and counts the calls. */
+struct sink {
+	struct buf b;
+	int calls;
+};
+
+static int sink_write(void *ctx, const void *p, size_t n, struct ja_err *e)
+{
+	struct sink *k = ctx;
+	(void)e;
+	k->calls++;
+	return buf_add(&k->b, p, n);
+}
+
+/* Streamed encoding: the same bytes as manifest_encode, in pieces; nothing written when
+ * the model is refused. */
+TEST(encode_to_streams_the_same_bytes)
+{
+	for (int ver = MVER_2023; ver <= MVER_2025; ver++) {
+		struct manifest m;
+		struct sink k = {BUF_INIT, 0};
+		char *whole;
+		manifest_init(&m, (enum mver)ver);
+		m.gen = ver == MVER_2025 ? 2 : 0;
+		for (int i = 60000; i-- > 0;) { /* reverse order: encode sorts */
+			char p[64];
+			struct mfile *f;
+			snprintf(p, sizeof(p), "d%03d/sub%d/file_%06d.\xc3\xa9xr", i % 97, i % 5,
+				 i);
+			f = manifest_add_file(&m, p, strlen(p));
+			f->hash = "0123456789abcdef0123456789abcdef";
+			f->size = i;
+			f->mtime = 1700000000000000 + i;
+			m.total_size += i;
+		}
+		whole = encode(&m);
+		CHECK(whole != NULL);
+		memset(&err, 0, sizeof(err));
+		CHECK(manifest_encode_to(&m, sink_write, &k, &err) == 0);
+		CHECK(k.calls > 2);
+		CHECK(whole && k.b.len == strlen(whole) && !memcmp(k.b.p, whole, k.b.len));
+		free(whole);
+		/* a duplicate path: refused before the first byte */
+		buf_release(&k.b);
+		k.calls = 0;
+		manifest_add_file(&m, m.files[7].path, m.files[7].pathlen)->hash = "ab";
+		CHECK(manifest_encode_to(&m, sink_write, &k, &err) < 0);
+		CHECK(strstr(err.msg, "duplicate path") != NULL);
+		CHECK(k.calls == 0);
+		buf_release(&k.b);
+		manifest_release(&m);
+	}
+}
+
 TEST(golden_to_v2025_and_back)
 {
 	char *doc = slurp(VEC "golden/v2023-golden.manifest", NULL), *out;
@@ -1402,6 +1456,7 @@ int main(void)
 	RUN(v2025_file_and_directory_conflicts);
 	RUN(encode_refuses_what_the_version_cannot_say);
 	RUN(encode_is_stable_sort_order);
+	RUN(encode_to_streams_the_same_bytes);
 	RUN(golden_to_v2025_and_back);
 	RUN(convert_refusals);
 	RUN(convert_round_trip);
