@@ -99,7 +99,7 @@ int applet_merge_main(int argc, char **argv)
 		if (manifest_load(&in[i], files[i], &err) < 0)
 			goto fail;
 	}
-	if (manifest_merge(&out, ptrs, n, &err) < 0)
+	if (manifest_merge_consume(&out, ptrs, n, &err) < 0)
 		goto fail;
 	if (fmt && manifest_convert(&out, fmt, &err) < 0)
 		goto fail;

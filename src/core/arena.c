@@ -30,38 +30,26 @@ void arena_release(struct arena *a)
 	arena_init(a);
 }
 
-void *arena_alloc(struct arena *a, size_t n, size_t align)
+void *arena_alloc_block(struct arena *a, size_t n, size_t align)
 {
-	uintptr_t p = (uintptr_t)a->cur, q = (p + align - 1) & ~(uintptr_t)(align - 1);
-	size_t pad = (size_t)(q - p);
-	if (!a->cur || a->left < n + pad) {
-		int big = n + align > ARENA_BLOCK / 4;
-		size_t sz = big ? n + align : ARENA_BLOCK;
-		struct arena_block *b = xmalloc(sizeof(*b) + sz);
-		if (big && a->head) {
-			/* a big allocation gets its own block behind the current one */
-			b->next = a->head->next;
-			a->head->next = b;
-			return b->data;
-		}
-		b->next = a->head;
-		a->head = b;
-		a->cur = (char *)b->data;
-		a->left = sz;
-		p = q = (uintptr_t)a->cur;
-		pad = 0;
+	int big = n + align > ARENA_BLOCK / 4;
+	size_t sz = big ? n + align : ARENA_BLOCK;
+	struct arena_block *b = xmalloc(sizeof(*b) + sz);
+	uintptr_t q;
+	if (big && a->head) {
+		/* a big allocation gets its own block behind the current one */
+		b->next = a->head->next;
+		a->head->next = b;
+		return b->data;
 	}
-	a->cur += pad + n;
-	a->left -= pad + n;
+	b->next = a->head;
+	a->head = b;
+	a->cur = (char *)b->data;
+	a->left = sz;
+	q = (uintptr_t)a->cur; /* max_align_t-aligned: no padding for any align used */
+	a->cur += n;
+	a->left -= n;
 	return (void *)q;
-}
-
-char *arena_strndup(struct arena *a, const char *s, size_t n)
-{
-	char *d = arena_alloc(a, n + 1, 1);
-	memcpy(d, s, n);
-	d[n] = 0;
-	return d;
 }
 
 void arena_adopt(struct arena *dst, struct arena *src)

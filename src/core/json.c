@@ -10,10 +10,58 @@
 /* Max bytes in one decoded string; keeps a hostile document from making huge copies. */
 #define JP_MAX_STRING (64u << 20)
 
-/* Duplicate key detection: an open-addressing set of 64-bit key hashes per object. */
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static uint64_t load8(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIRST_BYTE(mask) ((size_t)__builtin_ctzll(mask) / 8)
+#endif
+
+/* Nonzero if any byte of v may be one a JSON string cannot hold as it is: below 0x20,
+ * 0x80 or above, '"' or '\\'.  Bytes above a flagged one may be flagged falsely (a
+ * borrow), the lowest flagged byte never is. */
+static uint64_t swar_special(uint64_t v)
+{
+	uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+	return (v | ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
+/* The first byte at or after p that swar_special flags (or end). */
+static inline const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
+{
+	while (end - p >= 8) {
+		uint64_t m = swar_special(load8(p));
+		if (m) {
+#ifdef FIRST_BYTE
+			return p + FIRST_BYTE(m);
+#else
+			break;
+#endif
+		}
+		p += 8;
+	}
+	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
+/* Duplicate key detection.  The first JK_SMALL keys of an object (every object of a
+ * manifest entry) are kept as fingerprints and compared linearly: a key of up to 8 bytes
+ * is its own fingerprint, a longer one its xxh3 hash, with the length beside it.  An
+ * object with more keys moves to an open-addressing set of 64-bit key hashes. */
+#define JK_SMALL 8
 struct jkeyset {
-	uint64_t *tab; /* 0 = empty slot */
+	uint64_t *tab; /* 0 = empty slot; in use once n > JK_SMALL */
 	size_t cap, n;
+	uint64_t fp[JK_SMALL];
+	size_t fl[JK_SMALL];
 };
 
 void jp_init(struct jp *jp, const char *buf, size_t len, struct ja_err *err)
@@ -59,9 +107,11 @@ int jp_fail(struct jp *jp, const char *fmt, ...)
 	return err_set(jp->err, EXIT_USAGE, "line %zu, column %zu: %s", line, col, msg);
 }
 
-static void skip_ws(struct jp *jp)
+static inline void skip_ws(struct jp *jp)
 {
 	const char *p = jp->p;
+	if (p < jp->end && (unsigned char)*p > ' ') /* minified input */
+		return;
 	while (p < jp->end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
 		p++;
 	jp->p = p;
@@ -74,30 +124,28 @@ const char *jp_type_name(enum jtype t)
 	return n[t];
 }
 
-enum jtype jp_peek(struct jp *jp)
+/* The type a value starting with byte c has (J_NONE: none, or whitespace). */
+static const unsigned char type_of[256] = {
+    ['{'] = J_OBJ,  ['['] = J_ARR,  ['"'] = J_STR, ['t'] = J_BOOL,
+    ['f'] = J_BOOL, ['n'] = J_NULL, ['-'] = J_NUM, ['0' ... '9'] = J_NUM,
+};
+
+static inline enum jtype peek(struct jp *jp)
 {
 	if (jp->failed)
 		return J_NONE;
+	/* minified input: no whitespace to skip */
+	if (jp->p < jp->end && (unsigned char)*jp->p > ' ')
+		return (enum jtype)type_of[(unsigned char)*jp->p];
 	skip_ws(jp);
 	if (jp->p >= jp->end)
 		return J_NONE;
-	switch (*jp->p) {
-	case '{':
-		return J_OBJ;
-	case '[':
-		return J_ARR;
-	case '"':
-		return J_STR;
-	case 't':
-	case 'f':
-		return J_BOOL;
-	case 'n':
-		return J_NULL;
-	case '-':
-	case '0' ... '9':
-		return J_NUM;
-	}
-	return J_NONE;
+	return (enum jtype)type_of[(unsigned char)*jp->p];
+}
+
+enum jtype jp_peek(struct jp *jp)
+{
+	return peek(jp);
 }
 
 static int unexpected(struct jp *jp, const char *wanted)
@@ -122,7 +170,7 @@ static int push(struct jp *jp)
 int jp_obj_begin(struct jp *jp)
 {
 	struct jkeyset *ks;
-	if (jp_peek(jp) != J_OBJ)
+	if (peek(jp) != J_OBJ)
 		return unexpected(jp, "an object");
 	if (push(jp) < 0)
 		return -1;
@@ -130,16 +178,15 @@ int jp_obj_begin(struct jp *jp)
 	ks = jp->keys[jp->depth];
 	if (!ks)
 		ks = jp->keys[jp->depth] = xcalloc(1, sizeof(*ks));
-	if (ks->n) {
+	if (ks->n > JK_SMALL)
 		memset(ks->tab, 0, ks->cap * sizeof(uint64_t));
-		ks->n = 0;
-	}
+	ks->n = 0;
 	return 0;
 }
 
-static int key_seen(struct jkeyset *ks, const char *k, size_t n)
+/* Insert h (not 0) into the hash set; 1 if it was there. */
+static int tab_seen(struct jkeyset *ks, uint64_t h)
 {
-	uint64_t h = XXH3_64bits(k, n) | 1; /* never 0 */
 	size_t i;
 	if ((ks->n + 1) * 2 > ks->cap) {
 		size_t ncap = ks->cap ? ks->cap * 2 : 16;
@@ -164,6 +211,54 @@ static int key_seen(struct jkeyset *ks, const char *k, size_t n)
 	return 0;
 }
 
+static uint64_t key_fp(const char *k, size_t n)
+{
+	uint64_t v = 0;
+	if (n > 8)
+		return XXH3_64bits(k, n);
+	/* byte by byte: a memcpy of n bytes and a load of 8 would stall store forwarding */
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)(unsigned char)k[i] << (8 * i);
+	return v;
+}
+
+/* in_input: k is a slice of the input with at least 8 bytes from k on. */
+static int key_seen(struct jkeyset *ks, const char *k, size_t n, int in_input)
+{
+	uint64_t fp;
+#ifdef FIRST_BYTE
+	if (in_input && n <= 8) /* the key and the bytes after it, masked */
+		fp = load8((const unsigned char *)k) & (n == 8 ? ~0ull : (1ull << (8 * n)) - 1);
+	else
+#endif
+		fp = key_fp(k, n);
+	size_t i;
+	if (ks->n < JK_SMALL) {
+		for (i = 0; i < ks->n; i++)
+			if (ks->fp[i] == fp && ks->fl[i] == n)
+				return 1;
+		ks->fp[i] = fp;
+		ks->fl[i] = n;
+		ks->n++;
+		return 0;
+	}
+	if (ks->n == JK_SMALL) {
+		/* the object outgrew the small list: rehash its keys into the set */
+		ks->n = 0;
+		for (i = 0; i < JK_SMALL; i++) {
+			uint64_t h = ks->fp[i];
+			if (ks->fl[i] <= 8) {
+				char b[8];
+				for (size_t j = 0; j < 8; j++)
+					b[j] = (char)(h >> (8 * j));
+				h = XXH3_64bits(b, ks->fl[i]);
+			}
+			tab_seen(ks, h | 1);
+		}
+	}
+	return tab_seen(ks, (n > 8 ? fp : XXH3_64bits(k, n)) | 1); /* never 0 */
+}
+
 static void end_object(struct jp *jp)
 {
 	struct jkeyset *ks = jp->keys[jp->depth];
@@ -175,6 +270,8 @@ static void end_object(struct jp *jp)
 	}
 	jp->depth--;
 }
+
+static inline int str_at(struct jp *jp, const char **s, size_t *len);
 
 int jp_obj_key(struct jp *jp, const char **key, size_t *len)
 {
@@ -195,9 +292,9 @@ int jp_obj_key(struct jp *jp, const char **key, size_t *len)
 	}
 	if (jp->p >= jp->end || *jp->p != '"')
 		return unexpected(jp, "a key string");
-	if (jp_str(jp, key, len) < 0)
+	if (str_at(jp, key, len) < 0)
 		return -1;
-	if (key_seen(ks, *key, *len)) {
+	if (key_seen(ks, *key, *len, *key != jp->str.p && jp->end - *key >= 8)) {
 		char k[80];
 		size_t n = *len < sizeof(k) - 1 ? *len : sizeof(k) - 1;
 		memcpy(k, *key, n);
@@ -213,7 +310,7 @@ int jp_obj_key(struct jp *jp, const char **key, size_t *len)
 
 int jp_arr_begin(struct jp *jp)
 {
-	if (jp_peek(jp) != J_ARR)
+	if (peek(jp) != J_ARR)
 		return unexpected(jp, "an array");
 	if (push(jp) < 0)
 		return -1;
@@ -321,6 +418,10 @@ int utf8_valid(const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
 		size_t k;
+		if (end - p >= 8 && !(load8(p) & HIGHS)) {
+			p += 8;
+			continue;
+		}
 		if (*p < 0x80) {
 			p++;
 			continue;
@@ -333,28 +434,20 @@ int utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
-int jp_str(struct jp *jp, const char **s, size_t *len)
+/* A string that is not plain ASCII (or too long): escapes and UTF-8 are decoded into the
+ * scratch buffer.  run = its first byte, p = where skip_plain stopped.  Out of line, so
+ * that the plain path stays small. */
+static __attribute__((noinline)) int str_slow(struct jp *jp, const unsigned char *run,
+					      const unsigned char *p, const char **s, size_t *len)
 {
-	const unsigned char *p, *end = (const unsigned char *)jp->end, *run;
-	if (jp_peek(jp) != J_STR)
-		return unexpected(jp, "a string");
-	p = (const unsigned char *)jp->p + 1;
-	run = p;
-	/* fast path: printable ASCII up to the closing quote is returned in place */
-	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-		p++;
+	const unsigned char *end = (const unsigned char *)jp->end;
 	if (p < end && *p == '"') {
-		if ((size_t)(p - run) > JP_MAX_STRING) {
-			jp->p = (const char *)p;
-			return jp_fail(jp, "string longer than %u bytes", JP_MAX_STRING);
-		}
-		*s = (const char *)run;
-		*len = (size_t)(p - run);
-		jp->p = (const char *)p + 1;
-		return 0;
+		jp->p = (const char *)p;
+		return jp_fail(jp, "string longer than %u bytes", JP_MAX_STRING);
 	}
 	buf_reset(&jp->str);
 	for (;;) {
+		p = skip_plain(p, end);
 		if (p >= end) {
 			jp->p = (const char *)p;
 			return jp_fail(jp, "unterminated string");
@@ -435,10 +528,6 @@ int jp_str(struct jp *jp, const char **s, size_t *len)
 			return jp_fail(jp, "control character 0x%02x in string (must be escaped)",
 				       *p);
 		}
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
 		{
 			size_t k = utf8_seq(p, end);
 			if (!k) {
@@ -457,6 +546,27 @@ int jp_str(struct jp *jp, const char **s, size_t *len)
 	*s = jp->str.p;
 	*len = jp->str.len;
 	return 0;
+}
+
+/* The string at jp->p (a '"'): plain printable ASCII is returned in place. */
+static inline int str_at(struct jp *jp, const char **s, size_t *len)
+{
+	const unsigned char *run = (const unsigned char *)jp->p + 1;
+	const unsigned char *end = (const unsigned char *)jp->end, *p = skip_plain(run, end);
+	if (p < end && *p == '"' && (size_t)(p - run) <= JP_MAX_STRING) {
+		*s = (const char *)run;
+		*len = (size_t)(p - run);
+		jp->p = (const char *)p + 1;
+		return 0;
+	}
+	return str_slow(jp, run, p, s, len);
+}
+
+int jp_str(struct jp *jp, const char **s, size_t *len)
+{
+	if (peek(jp) != J_STR)
+		return unexpected(jp, "a string");
+	return str_at(jp, s, len);
 }
 
 /* Scan a number per the JSON grammar; sets *isint when it has no fraction/exponent. */
@@ -504,17 +614,58 @@ static int scan_number(struct jp *jp, const char **endp, int *isint)
 	return 0;
 }
 
+#ifdef FIRST_BYTE
+/* Eight ASCII digits at once (the first one in the lowest byte). */
+static int eight_digits(uint64_t v)
+{
+	return (v & (ONES * 0xf0)) == ONES * '0' &&
+	       ((v + ONES * 0x06) & (ONES * 0xf0)) == ONES * '0';
+}
+
+static uint64_t parse8(uint64_t v)
+{
+	v -= ONES * '0';
+	v = v * 10 + (v >> 8); /* pairs of digits */
+	return (((v & 0x000000ff000000ffull) * (100 + (1000000ull << 32))) +
+		(((v >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32)))) >>
+	       32;
+}
+#endif
+
 int jp_int(struct jp *jp, int64_t *v)
 {
 	const char *p, *e;
 	int isint, neg = 0;
 	uint64_t acc = 0;
-	enum jtype t = jp_peek(jp);
+	enum jtype t = peek(jp);
 	if (t != J_NUM) {
 		if (t == J_NONE)
 			return unexpected(jp, "an integer");
 		return err_set(jp->err, EXIT_USAGE, "not an integer");
 	}
+	/* fast path: up to 18 digits without a leading zero cannot overflow */
+	p = jp->p;
+	neg = *p == '-';
+	p += neg;
+	if (p < jp->end && *p >= '1' && *p <= '9') {
+		const char *lim = jp->end - p > 18 ? p + 18 : jp->end;
+#ifdef FIRST_BYTE
+		while (lim - p >= 8 && eight_digits(load8((const unsigned char *)p))) {
+			acc = acc * 100000000 + parse8(load8((const unsigned char *)p));
+			p += 8;
+		}
+#endif
+		for (; p < lim && *p >= '0' && *p <= '9'; p++)
+			acc = acc * 10 + (unsigned)(*p - '0');
+		if (p == jp->end ||
+		    !((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E')) {
+			*v = neg ? -(int64_t)acc : (int64_t)acc;
+			jp->p = p;
+			return 0;
+		}
+		acc = 0;
+	}
+	neg = 0;
 	if (scan_number(jp, &e, &isint) < 0)
 		return -1;
 	if (!isint)
@@ -547,7 +698,7 @@ range:
 
 int jp_bool(struct jp *jp, int *v)
 {
-	enum jtype t = jp_peek(jp);
+	enum jtype t = peek(jp);
 	if (t != J_BOOL) {
 		if (t == J_NONE)
 			return unexpected(jp, "true or false");
@@ -571,7 +722,7 @@ int jp_skip(struct jp *jp)
 	const char *s, *e;
 	size_t n;
 	int r, isint, b;
-	switch (jp_peek(jp)) {
+	switch (peek(jp)) {
 	case J_OBJ:
 		if (jp_obj_begin(jp) < 0)
 			return -1;
@@ -641,17 +792,45 @@ static void put_u4(char *o, unsigned v)
 	o[5] = hexd[v & 15];
 }
 
-void json_put_str(struct buf *out, const char *s, size_t n)
+/* Nonzero if some byte of v may need escaping (swar_special or 0x7f). */
+static uint64_t swar_escaped(uint64_t v)
+{
+	uint64_t d = v ^ (ONES * 0x7f);
+	return swar_special(v) | (((d - ONES) & ~d) & HIGHS);
+}
+
+char *json_esc(char *o, const char *s, size_t n)
+{
+	*o++ = '"';
+	o = json_esc_chars(o, s, n);
+	*o++ = '"';
+	return o;
+}
+
+char *json_esc_chars(char *o, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
-	/* worst case 12 output bytes per 4 input bytes, +2 quotes */
-	if (buf_reserve(out, n * 6 + 2) < 0)
-		return;
-	char *o = out->p + out->len;
-	*o++ = '"';
 	run = p;
 	while (p < end) {
-		unsigned cls = esc_class[*p];
+		unsigned cls;
+		if (end - p >= 8) {
+			uint64_t m = swar_escaped(load8(p));
+			if (!m) {
+				p += 8;
+				continue;
+			}
+#ifdef FIRST_BYTE
+			p += FIRST_BYTE(m);
+#endif
+		}
+#ifdef FIRST_BYTE
+		else if (n >= 8 && !(swar_escaped(load8(end - 8)) >> (8 * (8 - (end - p))))) {
+			/* the last bytes, seen through the (overlapping) last eight */
+			p = end;
+			break;
+		}
+#endif
+		cls = esc_class[*p];
 		if (!cls) {
 			p++;
 			continue;
@@ -694,22 +873,103 @@ void json_put_str(struct buf *out, const char *s, size_t n)
 		run = p;
 	}
 	memcpy(o, run, (size_t)(p - run));
-	o += p - run;
-	*o++ = '"';
-	out->len = (size_t)(o - out->p);
+	return o + (p - run);
+}
+
+void json_put_str(struct buf *out, const char *s, size_t n)
+{
+	/* worst case 12 output bytes per 4 input bytes, +2 quotes */
+	if (buf_reserve(out, n * 6 + 2) < 0)
+		return;
+	out->len = (size_t)(json_esc(out->p + out->len, s, n) - out->p);
 	out->p[out->len] = 0;
+}
+
+static const char digits2[] = "00010203040506070809101112131415161718192021222324"
+			      "25262728293031323334353637383940414243444546474849"
+			      "50515253545556575859606162636465666768697071727374"
+			      "75767778798081828384858687888990919293949596979899";
+
+static const uint64_t pow10_tab[20] = {1ull,
+				       10ull,
+				       100ull,
+				       1000ull,
+				       10000ull,
+				       100000ull,
+				       1000000ull,
+				       10000000ull,
+				       100000000ull,
+				       1000000000ull,
+				       10000000000ull,
+				       100000000000ull,
+				       1000000000000ull,
+				       10000000000000ull,
+				       100000000000000ull,
+				       1000000000000000ull,
+				       10000000000000000ull,
+				       100000000000000000ull,
+				       1000000000000000000ull,
+				       10000000000000000000ull};
+
+/* Number of decimal digits of u. */
+static int ndigits(uint64_t u)
+{
+#ifdef __GNUC__
+	/* bits * log10(2) estimates it within one (Bit Twiddling Hacks, "IntegerLog10") */
+	int t = ((64 - __builtin_clzll(u | 1)) * 1233) >> 12;
+	return u ? t + (u >= pow10_tab[t]) : 1;
+#else
+	int n = 1;
+	while (n < 20 && u >= pow10_tab[n])
+		n++;
+	return n;
+#endif
+}
+
+static void put_pair(char *d, unsigned r)
+{
+	memcpy(d, digits2 + 2 * r, 2);
+}
+
+char *json_itoa(char *o, int64_t v)
+{
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	uint32_t x;
+	char *q;
+	int n;
+	if (v < 0)
+		*o++ = '-';
+	n = ndigits(u);
+	q = o + n;
+	/* backwards from the end, eight digits in 32-bit arithmetic at a time */
+	while (u >= 100000000) {
+		uint32_t lo = (uint32_t)(u % 100000000);
+		u /= 100000000;
+		put_pair(q - 2, lo % 100);
+		lo /= 100;
+		put_pair(q - 4, lo % 100);
+		lo /= 100;
+		put_pair(q - 6, lo % 100);
+		put_pair(q - 8, lo / 100);
+		q -= 8;
+	}
+	x = (uint32_t)u;
+	while (x >= 100) {
+		put_pair(q - 2, x % 100);
+		x /= 100;
+		q -= 2;
+	}
+	if (x >= 10)
+		put_pair(q - 2, x);
+	else
+		q[-1] = (char)('0' + x);
+	return o + n;
 }
 
 void json_put_int(struct buf *out, int64_t v)
 {
-	char tmp[24];
-	int i = 24;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	do {
-		tmp[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		tmp[--i] = '-';
-	buf_add(out, tmp + i, (size_t)(24 - i));
+	if (buf_reserve(out, 20) < 0)
+		return;
+	out->len = (size_t)(json_itoa(out->p + out->len, v) - out->p);
+	out->p[out->len] = 0;
 }

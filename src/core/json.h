@@ -67,6 +67,13 @@ int jp_fail(struct jp *jp, const char *fmt, ...) __attribute__((format(printf, 2
 void json_put_str(struct buf *out, const char *s, size_t n);
 /* Append an int64 in decimal. */
 void json_put_int(struct buf *out, int64_t v);
+/* The same into memory the caller reserved: json_esc writes s[0..n) as json_put_str
+ * does at o, which has room for 6 * n + 2 bytes; json_itoa writes v at o, which has room
+ * for 20 bytes.  Both return the end of what they wrote (no NUL). */
+char *json_esc(char *o, const char *s, size_t n);
+/* json_esc without the quotes (room for 6 * n bytes). */
+char *json_esc_chars(char *o, const char *s, size_t n);
+char *json_itoa(char *o, int64_t v);
 
 /* UTF-8 helpers shared with the manifest code. */
 /* 1 if s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */

@@ -134,13 +134,31 @@ static uint32_t utf16_key(uint32_t cp)
 	return cp >= 0xe000 && cp <= 0xffff ? cp + 0x110000 : cp;
 }
 
+/* Length of the common prefix of a and b (n bytes each at most). */
+static size_t common_prefix(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* eight bytes at a time: sibling paths share long prefixes */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return i + (size_t)__builtin_ctzll(x ^ y) / 8;
+	}
+#endif
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
 int utf16_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
 	size_t n = alen < blen ? alen : blen, i;
 	const unsigned char *ua = (const unsigned char *)a, *ub = (const unsigned char *)b;
 	uint32_t ka, kb;
-	for (i = 0; i < n && ua[i] == ub[i]; i++)
-		;
+	i = common_prefix(ua, ub, n);
 	if (i == n)
 		return alen < blen ? -1 : alen > blen;
 	if (ua[i] < 0x80 && ub[i] < 0x80)
@@ -163,24 +181,35 @@ static int file_cmp(const void *x, const void *y)
 	return a->ord < b->ord ? -1 : a->ord > b->ord;
 }
 
-void manifest_sort_files(struct manifest *m)
+/* 1 if m's files are in file_cmp order.  *dup = the first i whose path equals that of
+ * i - 1 (0 if none; meaningful only when sorted). */
+static int files_sorted(const struct manifest *m, size_t *dup)
 {
-	size_t i;
-	for (i = 1; i < m->nfiles; i++)
-		if (file_cmp(&m->files[i - 1], &m->files[i]) > 0)
-			break;
-	if (i < m->nfiles)
-		qsort(m->files, m->nfiles, sizeof(*m->files), file_cmp);
+	*dup = 0;
+	for (size_t i = 1; i < m->nfiles; i++) {
+		const struct mfile *a = &m->files[i - 1], *b = &m->files[i];
+		int c = utf16_cmp(a->path, a->pathlen, b->path, b->pathlen);
+		if (c > 0 || (c == 0 && a->ord > b->ord))
+			return 0;
+		if (c == 0 && !*dup)
+			*dup = i;
+	}
+	return 1;
 }
 
-static int dir_cmp(const void *x, const void *y)
+/* Sort files (one pass when they already are); *dup as files_sorted. */
+static void sort_files(struct manifest *m, size_t *dup)
 {
-	const struct mdir *a = x, *b = y;
-	size_t n = a->pathlen < b->pathlen ? a->pathlen : b->pathlen;
-	int c = memcmp(a->path, b->path, n);
-	if (c)
-		return c;
-	return a->pathlen < b->pathlen ? -1 : a->pathlen > b->pathlen;
+	if (!files_sorted(m, dup)) {
+		qsort(m->files, m->nfiles, sizeof(*m->files), file_cmp);
+		files_sorted(m, dup);
+	}
+}
+
+void manifest_sort_files(struct manifest *m)
+{
+	size_t dup;
+	sort_files(m, &dup);
 }
 
 /* ---- decode ---------------------------------------------------------------------- */
@@ -196,13 +225,8 @@ enum {
 	K_MTIME = 1 << 6,
 	K_RUNNABLE = 1 << 7,
 	K_DELETE = 1 << 8,
-};
-
-struct rawent {
-	unsigned keys;
-	const char *sym_raw; /* unexpanded symlink target */
-	uint32_t sym_len;
-	uint8_t sym_g3; /* target came as {"target": ...} */
+	K_SYMG3 = 1 << 9, /* the symlink target came as {"target": ...} */
+	K_OWNED = 1 << 10 /* the unexpanded name is a copy in the arena, not a slice of the input */
 };
 
 struct dec {
@@ -212,8 +236,9 @@ struct dec {
 	const char *mver, *sver, *halg, *parent;
 	int has_total, has_paths, has_files, has_dirs, parent_null;
 	int64_t total, chunk_size;
-	struct rawent *raw; /* parallel to m->files */
+	unsigned *raw; /* K_* per file, parallel to m->files */
 	size_t capraw;
+	uint32_t *ddepth;  /* number of '/' in each expanded dir name */
 	unsigned *dirkeys; /* K_PATH/K_NAME/K_DELETE per dir */
 	size_t capdirkeys;
 	const char *arr;	 /* "paths" or "files" */
@@ -247,13 +272,44 @@ static int get_str(struct dec *d, const char **out, size_t *len)
 	return 0;
 }
 
+/* A string value borrowed from the input where it is one (no escapes), else copied. The
+ * file names of a big manifest are expanded (copied) later, so they are not copied twice. */
+static int get_slice(struct dec *d, const char **out, size_t *len, unsigned *keys)
+{
+	const char *s;
+	size_t n;
+	enum jtype t = jp_peek(&d->jp);
+	if (t != J_STR) {
+		if (t == J_NONE)
+			return jp_str(&d->jp, &s, &n);
+		return err_set(d->err, EXIT_USAGE, "not a string (found %s)", jp_type_name(t));
+	}
+	if (jp_str(&d->jp, &s, &n) < 0)
+		return -1;
+	if (s == d->jp.str.p) { /* the decoder's scratch space */
+		s = manifest_strdup(d->m, s, n);
+		*keys |= K_OWNED;
+	} else {
+		*keys &= ~(unsigned)K_OWNED;
+	}
+	*out = s;
+	*len = n;
+	return 0;
+}
+
+static const unsigned char alnum_tab[256] = {
+    ['0' ... '9'] = 1,
+    ['A' ... 'Z'] = 1,
+    ['a' ... 'z'] = 1,
+};
+
 static int alnum(const char *s)
 {
-	if (!*s)
+	const unsigned char *p = (const unsigned char *)s;
+	if (!*p)
 		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9')))
+	for (; *p; p++)
+		if (!alnum_tab[*p])
 			return 0;
 	return 1;
 }
@@ -299,7 +355,8 @@ static int parse_chunks(struct dec *d, struct mfile *f)
 	return 0;
 }
 
-static int parse_symlink(struct dec *d, struct rawent *re)
+/* The unexpanded target goes to f->symlink (an arena copy) until validation expands it. */
+static int parse_symlink(struct dec *d, struct mfile *f, unsigned *keys)
 {
 	const char *k, *s;
 	size_t n, len;
@@ -307,8 +364,7 @@ static int parse_symlink(struct dec *d, struct rawent *re)
 	if (jp_peek(&d->jp) == J_STR) { /* G1 "symlink_target": "..." */
 		if (get_str(d, &s, &len) < 0)
 			return -1;
-		re->sym_raw = s;
-		re->sym_len = (uint32_t)len;
+		f->symlink = s;
 		return 0;
 	}
 	if (jp_peek(&d->jp) != J_OBJ) {
@@ -323,20 +379,20 @@ static int parse_symlink(struct dec *d, struct rawent *re)
 		int isname = n == 4 && !memcmp(k, "name", 4);
 		int istarget = n == 6 && !memcmp(k, "target", 6);
 		if (isname || istarget) {
-			if (re->sym_raw)
+			if (f->symlink)
 				return err_set(d->err, EXIT_USAGE, "both name and target");
 			if (get_str(d, &s, &len) < 0)
 				return err_prefix(d->err, "%s", isname ? "name" : "target"), -1;
-			re->sym_raw = s;
-			re->sym_len = (uint32_t)len;
-			re->sym_g3 = (uint8_t)istarget;
+			f->symlink = s;
+			if (istarget)
+				*keys |= K_SYMG3;
 		} else if (jp_skip(&d->jp) < 0) {
 			return -1;
 		}
 	}
 	if (r < 0)
 		return -1;
-	if (!re->sym_raw)
+	if (!f->symlink)
 		return err_set(d->err, EXIT_USAGE, "missing name");
 	return 0;
 }
@@ -351,16 +407,18 @@ static int parse_file(struct dec *d, int v2023, size_t idx)
 {
 	struct manifest *m = d->m;
 	struct mfile *f;
-	struct rawent *re;
+	unsigned *keys;
 	const char *k;
 	size_t n;
 	int r;
-	xgrow((void **)&m->files, &m->capfiles, m->nfiles + 1, sizeof(*f));
-	xgrow((void **)&d->raw, &d->capraw, m->nfiles + 1, sizeof(*re));
+	if (m->nfiles == m->capfiles)
+		xgrow((void **)&m->files, &m->capfiles, m->nfiles + 1, sizeof(*f));
+	if (m->nfiles == d->capraw)
+		xgrow((void **)&d->raw, &d->capraw, m->nfiles + 1, sizeof(*keys));
 	f = &m->files[m->nfiles];
-	re = &d->raw[m->nfiles];
+	keys = &d->raw[m->nfiles];
 	memset(f, 0, sizeof(*f));
-	memset(re, 0, sizeof(*re));
+	*keys = 0;
 	f->ord = (uint32_t)m->nfiles++;
 	if (jp_peek(&d->jp) != J_OBJ && jp_peek(&d->jp) != J_NONE)
 		return err_set(d->err, EXIT_USAGE, "not an object (found %s)",
@@ -372,46 +430,47 @@ static int parse_file(struct dec *d, int v2023, size_t idx)
 		const char *kn = NULL;
 		int rc = 0, b;
 		size_t len = 0;
-		if ((v2023 && key_is(k, n, "path")) || (!v2023 && key_is(k, n, "path"))) {
+		if (v2023 && key_is(k, n, "path")) {
 			kn = "path";
-			re->keys |= K_PATH;
+			*keys |= K_PATH;
 			rc = get_str(d, &f->path, &len);
 			f->pathlen = (uint32_t)len;
-		} else if (!v2023 && key_is(k, n, "name")) {
-			kn = "name";
-			re->keys |= K_NAME;
-			rc = get_str(d, &f->path, &len);
+		} else if (!v2023 && (key_is(k, n, "name") || key_is(k, n, "path"))) {
+			/* borrowed until validate_2025 expands it into the arena */
+			kn = k[0] == 'n' ? "name" : "path";
+			*keys |= k[0] == 'n' ? K_NAME : K_PATH;
+			rc = get_slice(d, &f->path, &len, keys);
 			f->pathlen = (uint32_t)len;
 		} else if (key_is(k, n, "hash")) {
 			kn = "hash";
-			re->keys |= K_HASH;
+			*keys |= K_HASH;
 			rc = get_str(d, &f->hash, NULL);
 			if (!rc && !alnum(f->hash))
 				rc = err_set(d->err, EXIT_USAGE, "not an alphanumeric hash");
 		} else if (key_is(k, n, "size")) {
 			kn = "size";
-			re->keys |= K_SIZE;
+			*keys |= K_SIZE;
 			rc = jp_int(&d->jp, &f->size);
 			if (!rc && f->size < 0)
 				rc = err_set(d->err, EXIT_USAGE, "negative size");
 		} else if (key_is(k, n, "mtime")) {
 			kn = "mtime";
-			re->keys |= K_MTIME;
+			*keys |= K_MTIME;
 			rc = jp_int(&d->jp, &f->mtime);
 		} else if (!v2023 && key_is(k, n, "chunkhashes")) {
 			kn = "chunkhashes";
-			re->keys |= K_CHUNKS;
+			*keys |= K_CHUNKS;
 			rc = parse_chunks(d, f);
 		} else if (!v2023 && (key_is(k, n, "symlink") || key_is(k, n, "symlink_target"))) {
 			kn = "symlink";
-			if (re->keys & K_SYMLINK)
+			if (*keys & K_SYMLINK)
 				rc = err_set(d->err, EXIT_USAGE, "given twice");
-			re->keys |= K_SYMLINK;
+			*keys |= K_SYMLINK;
 			if (!rc)
-				rc = parse_symlink(d, re);
+				rc = parse_symlink(d, f, keys);
 		} else if (!v2023 && key_is(k, n, "runnable")) {
 			kn = "runnable";
-			re->keys |= K_RUNNABLE;
+			*keys |= K_RUNNABLE;
 			rc = jp_bool(&d->jp, &b);
 			if (!rc && !b)
 				rc = err_set(d->err, EXIT_USAGE, "must be true when present");
@@ -419,9 +478,9 @@ static int parse_file(struct dec *d, int v2023, size_t idx)
 				f->flags |= MF_RUNNABLE;
 		} else if (!v2023 && (key_is(k, n, "delete") || key_is(k, n, "deleted"))) {
 			kn = n == 6 ? "delete" : "deleted";
-			if (re->keys & K_DELETE)
+			if (*keys & K_DELETE)
 				rc = err_set(d->err, EXIT_USAGE, "given twice");
-			re->keys |= K_DELETE;
+			*keys |= K_DELETE;
 			if (!rc)
 				rc = jp_bool(&d->jp, &b);
 			if (!rc && b)
@@ -638,47 +697,66 @@ static int set_version(struct dec *d)
 		       "\"manifestVersion\" field");
 }
 
-/* 1 if p[0..len) has an empty component other than a leading "/" ("a//b", "a/", "/"):
- * the G2 form cannot carry such a name, so it is refused on read as on write. */
-static int empty_component(const char *p, size_t len)
+enum { NAME_OK, NAME_EMPTY_COMPONENT, NAME_TOO_DEEP };
+
+/* Check p[0..len) as a G2 name, and count its '/' (*depth, when NAME_OK).  An empty
+ * component other than a leading "/" ("a//b", "a/", "/") cannot be carried by the G2 form,
+ * so it is refused on read as on write; more than MAX_DEPTH levels bounds the work of
+ * walking a path's ancestors (one hash per prefix).  One pass, no library calls: it runs
+ * for every name of a manifest. */
+static int name_scan(const char *p, size_t len, uint32_t *depth)
 {
-	return !len || p[len - 1] == '/' || memmem(p, len, "//", 2);
+	size_t n = 0, i = 0;
+	int empty = !len || p[len - 1] == '/';
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, low7 = 0x7f7f7f7f7f7f7f7full;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v, z;
+		memcpy(&v, p + i, 8);
+		v ^= ones * '/';
+		z = ~(((v & low7) + low7) | v | low7); /* 0x80 in exactly the '/' bytes */
+		if (z) {
+			n += ((z >> 7) * ones) >> 56;
+			empty |= (z & (z << 8)) || ((z & 0x80) && i && p[i - 1] == '/');
+		}
+	}
+#endif
+	for (; i < len; i++)
+		if (p[i] == '/') {
+			n++;
+			empty |= i > 0 && p[i - 1] == '/';
+		}
+	if (empty)
+		return NAME_EMPTY_COMPONENT;
+	if (n > MAX_DEPTH)
+		return NAME_TOO_DEEP;
+	*depth = (uint32_t)n;
+	return NAME_OK;
 }
 
-/* 1 if p[0..len) has more than MAX_DEPTH directory levels: a bound on the work of
- * walking a path's ancestors (one hash per prefix). */
-static int too_deep(const char *p, size_t len)
+static int name_fail(struct ja_err *err, int why, const char *p)
 {
-	size_t n = 0;
-	for (const char *q = p; (q = memchr(q, '/', len - (size_t)(q - p))); q++)
-		if (++n > MAX_DEPTH)
-			return 1;
-	return 0;
+	if (why == NAME_EMPTY_COMPONENT)
+		return err_set(err, EXIT_USAGE, "\"%s\": empty path component", msg_name(p));
+	return err_set(err, EXIT_USAGE, "\"%s\": more than %d directory levels", msg_name(p),
+		       MAX_DEPTH);
 }
 
-static int name_ok(struct dec *d, const char *p, uint32_t len)
+static int name_ok(struct dec *d, const char *p, uint32_t len, uint32_t *depth)
 {
-	if (empty_component(p, len))
-		return err_set(d->err, EXIT_USAGE, "\"%s\": empty path component", msg_name(p));
-	if (too_deep(p, len))
-		return err_set(d->err, EXIT_USAGE, "\"%s\": more than %d directory levels",
-			       msg_name(p), MAX_DEPTH);
-	return 0;
+	int why = name_scan(p, len, depth);
+	return why == NAME_OK ? 0 : name_fail(d->err, why, p);
 }
 
-/* Expand a v2025 encoded name against dirs[0..ndirs).  strict = G2 rules (§2.4). */
-static int expand(struct dec *d, const char *raw, size_t len, int strict, size_t ndirs,
-		  const char **out, uint32_t *outlen)
+/* Expand a v2025 encoded name against dirs[0..ndirs) into the arena (raw[0..len) is a
+ * slice of the input unless owned).  strict = G2 rules (§2.4).  *depth = its '/' count. */
+static int expand(struct dec *d, const char *raw, size_t len, int owned, int strict, size_t ndirs,
+		  const char **out, uint32_t *outlen, uint32_t *depth)
 {
 	const char *slash = memchr(raw, '/', len);
 	if (!slash || (strict && slash == raw && !memchr(raw + 1, '/', len - 1)) ||
-	    (!strict && raw[0] != '$')) {
-		*out = raw;
-		*outlen = (uint32_t)len;
-		if (!len)
-			return err_set(d->err, EXIT_USAGE, "empty name");
-		return name_ok(d, raw, *outlen);
-	}
+	    (!strict && raw[0] != '$'))
+		goto literal;
 	if (raw[0] == '$' && slash > raw + 1) {
 		size_t idx = 0;
 		const char *p;
@@ -692,10 +770,11 @@ static int expand(struct dec *d, const char *raw, size_t len, int strict, size_t
 			const struct mdir *parent;
 			char *s;
 			if (idx >= ndirs)
-				return err_set(d->err, EXIT_USAGE,
-					       "\"%s\" refers to directory %zu, which is not "
-					       "listed before it",
-					       msg_name(raw), idx);
+				return err_set(
+				    d->err, EXIT_USAGE,
+				    "\"%s\" refers to directory %zu, which is not "
+				    "listed before it",
+				    msg_name(owned ? raw : manifest_strdup(d->m, raw, len)), idx);
 			if (!rl || (strict && memchr(slash + 1, '/', rl)))
 				goto bad;
 			parent = &d->m->dirs[idx];
@@ -711,19 +790,28 @@ static int expand(struct dec *d, const char *raw, size_t len, int strict, size_t
 			s[parent->pathlen + 1 + rl] = 0;
 			*out = s;
 			*outlen = (uint32_t)(parent->pathlen + 1 + rl);
-			return name_ok(d, s, *outlen);
+			if (strict) {
+				/* the parent passed name_ok and the last component is not empty
+				 * and has no '/': only the depth is left to check */
+				*depth = d->ddepth[idx] + 1;
+				return *depth > MAX_DEPTH ? name_fail(d->err, NAME_TOO_DEEP, s) : 0;
+			}
+			return name_ok(d, s, *outlen, depth);
 		}
 	}
-	if (!strict) {
-		*out = raw;
-		*outlen = (uint32_t)len;
-		return name_ok(d, raw, *outlen);
-	}
+	if (!strict)
+		goto literal;
 bad:
 	return err_set(d->err, EXIT_USAGE,
 		       "cannot expand name \"%s\" (expected NAME, /NAME or "
 		       "$N/NAME)",
-		       msg_name(raw));
+		       msg_name(owned ? raw : manifest_strdup(d->m, raw, len)));
+literal:
+	*out = owned ? raw : manifest_strdup(d->m, raw, len);
+	*outlen = (uint32_t)len;
+	if (!len)
+		return err_set(d->err, EXIT_USAGE, "empty name");
+	return name_ok(d, *out, *outlen, depth);
 }
 
 static int validate_2023(struct dec *d)
@@ -738,7 +826,7 @@ static int validate_2023(struct dec *d)
 	m->ndirs = 0; /* an unknown key in v2023, parsed before the version was known */
 	for (size_t i = 0; i < m->nfiles; i++) {
 		struct mfile *f = &m->files[i];
-		unsigned k = d->raw[i].keys;
+		unsigned k = d->raw[i];
 		const char *miss = !(k & K_PATH)    ? "path"
 				   : !(k & K_HASH)  ? "hash"
 				   : !(k & K_SIZE)  ? "size"
@@ -756,8 +844,7 @@ static int validate_file_2025(struct dec *d, size_t i, int strict)
 {
 	struct manifest *m = d->m;
 	struct mfile *f = &m->files[i];
-	struct rawent *re = &d->raw[i];
-	unsigned k = re->keys;
+	unsigned k = d->raw[i];
 	int content = !!(k & K_HASH) + !!(k & K_CHUNKS) + !!(k & K_SYMLINK);
 	if (!(k & (K_NAME | K_PATH)))
 		return err_set(d->err, EXIT_USAGE, "missing \"name\"");
@@ -766,7 +853,7 @@ static int validate_file_2025(struct dec *d, size_t i, int strict)
 	if (f->flags & MF_DELETED) {
 		if (m->type != MTYPE_DIFF)
 			return err_set(d->err, EXIT_USAGE, "delete marker in a snapshot manifest");
-		if (k & ~(K_NAME | K_PATH | K_DELETE))
+		if (k & ~(K_NAME | K_PATH | K_DELETE | K_OWNED))
 			return err_set(d->err, EXIT_USAGE, "a deleted entry carries only its name");
 		f->size = f->mtime = 0;
 	} else {
@@ -779,8 +866,9 @@ static int validate_file_2025(struct dec *d, size_t i, int strict)
 			if (k & (K_SIZE | K_MTIME | K_RUNNABLE))
 				return err_set(d->err, EXIT_USAGE,
 					       "a symlink carries no size, mtime or runnable");
-			if (expand(d, re->sym_raw, re->sym_len, strict && !re->sym_g3, m->ndirs,
-				   &f->symlink, &re->sym_len) < 0)
+			uint32_t len, depth;
+			if (expand(d, f->symlink, strlen(f->symlink), 1, strict && !(k & K_SYMG3),
+				   m->ndirs, &f->symlink, &len, &depth) < 0)
 				return err_prefix(d->err, "symlink"), -1;
 		} else {
 			if (!(k & K_SIZE))
@@ -822,6 +910,7 @@ static int validate_2025(struct dec *d)
 		return err_set(d->err, EXIT_USAGE, "parentManifestHash in a snapshot manifest");
 	if (d->parent && !alnum(d->parent))
 		return err_set(d->err, EXIT_USAGE, "parentManifestHash: not an alphanumeric hash");
+	d->ddepth = xmalloc((m->ndirs + 1) * sizeof(*d->ddepth));
 	for (size_t i = 0; i < m->ndirs; i++) {
 		struct mdir *dir = &m->dirs[i];
 		unsigned k = d->dirkeys[i];
@@ -832,7 +921,8 @@ static int validate_2025(struct dec *d)
 		if (dir->deleted && m->type != MTYPE_DIFF)
 			return err_set(d->err, EXIT_USAGE,
 				       "dirs[%zu]: delete marker in a snapshot manifest", i);
-		if (expand(d, dir->path, dir->pathlen, strict && (k & K_NAME), i, &p, &len) < 0)
+		if (expand(d, dir->path, dir->pathlen, 1, strict && (k & K_NAME), i, &p, &len,
+			   &d->ddepth[i]) < 0)
 			return entry_fail(d, "dirs", i, "name");
 		dir->path = p;
 		dir->pathlen = len;
@@ -840,11 +930,12 @@ static int validate_2025(struct dec *d)
 	for (size_t i = 0; i < m->nfiles; i++) {
 		struct mfile *f = &m->files[i];
 		const char *p;
-		uint32_t len;
-		if (validate_file_2025(d, i, strict && (d->raw[i].keys & K_NAME)) < 0)
+		uint32_t len, depth;
+		unsigned k = d->raw[i];
+		if (validate_file_2025(d, i, strict && (k & K_NAME)) < 0)
 			return entry_fail(d, "files", i, NULL);
-		if (expand(d, f->path, f->pathlen, strict && (d->raw[i].keys & K_NAME), m->ndirs,
-			   &p, &len) < 0)
+		if (expand(d, f->path, f->pathlen, !!(k & K_OWNED), strict && (k & K_NAME),
+			   m->ndirs, &p, &len, &depth) < 0)
 			return entry_fail(d, "files", i, "name");
 		f->path = p;
 		f->pathlen = len;
@@ -853,40 +944,26 @@ static int validate_2025(struct dec *d)
 	return 0;
 }
 
-static int check_dirs_files(const struct manifest *m, struct ja_err *err);
+static int check_dirs_files(struct manifest *m, struct ja_err *err);
 
 /* No two entries may share a path (files and dirs together).  Files are sorted here
  * (canonical input is already sorted, which costs one comparison per entry), so
- * duplicate files are neighbours; directories, usually few, go through a map. */
+ * duplicate files are neighbours; directories go through a map. */
 static int check_duplicates(struct dec *d)
 {
 	struct manifest *m = d->m;
-	struct strmap map;
-	int found, rc = 0;
 	const char *arr = m->ver == MVER_2023 ? "paths" : "files";
-	manifest_sort_files(m);
-	for (size_t i = 1; i < m->nfiles; i++) {
-		const struct mfile *a = &m->files[i - 1], *b = &m->files[i];
-		if (a->pathlen == b->pathlen && !memcmp(a->path, b->path, a->pathlen))
-			return err_set(d->err, EXIT_USAGE, "%s[%u]: duplicate path \"%s\"", arr,
-				       b->ord > a->ord ? b->ord : a->ord, esc_name(b->path));
+	size_t dup;
+	sort_files(m, &dup);
+	if (dup) {
+		const struct mfile *a = &m->files[dup - 1], *b = &m->files[dup];
+		return err_set(d->err, EXIT_USAGE, "%s[%u]: duplicate path \"%s\"", arr,
+			       b->ord > a->ord ? b->ord : a->ord, esc_name(b->path));
 	}
 	if (m->ver == MVER_2023)
 		return 0;
-	if (m->ndirs) {
-		strmap_init(&map, m->ndirs);
-		for (size_t i = 0; i < m->ndirs && !rc; i++) {
-			strmap_put(&map, m->dirs[i].path, m->dirs[i].pathlen, &found);
-			if (found)
-				rc = err_set(d->err, EXIT_USAGE,
-					     "dirs[%zu]: duplicate directory \"%s\"", i,
-					     esc_name(m->dirs[i].path));
-		}
-		strmap_release(&map);
-		if (rc)
-			return rc;
-	}
-	/* also against the directories only implied by paths, as the encoder lists them */
+	/* duplicate directories, and the directories only implied by paths, as the encoder
+	 * lists them */
 	return check_dirs_files(m, d->err);
 }
 
@@ -928,7 +1005,14 @@ out:
 	jp_release(&d.jp);
 	free(d.raw);
 	free(d.dirkeys);
-	return rc < 0 ? -1 : 0;
+	free(d.ddepth);
+	if (rc < 0) {
+		/* names may still be slices of buf: leave nothing that points into it */
+		manifest_release(m);
+		manifest_init(m, MVER_2023);
+		return -1;
+	}
+	return 0;
 }
 
 int manifest_load(struct manifest *m, const char *path, struct ja_err *err)
@@ -947,13 +1031,62 @@ int manifest_load(struct manifest *m, const char *path, struct ja_err *err)
 
 /* ---- encode ---------------------------------------------------------------------- */
 
-static int encode_2023(struct manifest *m, struct buf *o, struct ja_err *err)
+/* Output: bytes go to e->o; with a sink, they are handed on whenever FLUSH_AT bytes are
+ * waiting, so a big manifest is never whole in memory.  Each entry reserves room for
+ * its worst case once and is written with plain stores. */
+#define FLUSH_AT ((size_t)1 << 20)
+
+struct emit {
+	struct buf *o;
+	manifest_write_fn *write; /* NULL: everything stays in o */
+	void *ctx;
+	struct ja_err *err;
+};
+
+#define PUT(w, lit) (memcpy((w), (lit), sizeof(lit) - 1), (w) + sizeof(lit) - 1)
+
+/* Where the next n bytes go; NULL (err set) when the output may not grow. */
+static char *em_room(struct emit *e, size_t n)
 {
+	if (buf_reserve(e->o, n) < 0) {
+		err_set(e->err, EXIT_FAIL, "manifest too large to encode");
+		return NULL;
+	}
+	return e->o->p + e->o->len;
+}
+
+static int em_flush(struct emit *e)
+{
+	if (e->o->len && e->write(e->ctx, e->o->p, e->o->len, e->err) < 0)
+		return -1;
+	buf_reset(e->o);
+	return 0;
+}
+
+/* The bytes up to w are written. */
+static int em_done(struct emit *e, char *w)
+{
+	e->o->len = (size_t)(w - e->o->p);
+	e->o->p[e->o->len] = 0;
+	return e->write && e->o->len >= FLUSH_AT ? em_flush(e) : 0;
+}
+
+/* Room for a JSON string of n bytes of UTF-8, with its quotes. */
+static size_t str_room(size_t n)
+{
+	return 6 * n + 2;
+}
+
+static int encode_2023(struct manifest *m, struct emit *e)
+{
+	struct ja_err *err = e->err;
+	size_t dup;
+	char *w;
 	if (m->nfiles == 0)
 		return err_set(err, EXIT_USAGE,
 			       "an empty v2023 manifest is invalid (the format "
 			       "requires at least one file)");
-	manifest_sort_files(m);
+	sort_files(m, &dup);
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct mfile *f = &m->files[i];
 		if ((f->flags & MF_DELETED) || f->symlink || !f->hash)
@@ -966,244 +1099,419 @@ static int encode_2023(struct manifest *m, struct buf *o, struct ja_err *err)
 		if (!utf8_valid(f->path, f->pathlen))
 			return err_set(err, EXIT_USAGE, "%s: path is not valid UTF-8",
 				       esc_name(f->path));
-		if (i &&
-		    !utf16_cmp(f->path, f->pathlen, m->files[i - 1].path, m->files[i - 1].pathlen))
+		if (dup && i == dup)
 			return err_set(err, EXIT_USAGE, "duplicate path \"%s\"", esc_name(f->path));
 	}
-	buf_adds(o, "{\"hashAlg\":\"xxh128\",\"manifestVersion\":\"2023-03-03\",\"paths\":[");
+	if (!(w = em_room(e, 80)))
+		return -1;
+	w = PUT(w, "{\"hashAlg\":\"xxh128\",\"manifestVersion\":\"2023-03-03\",\"paths\":[");
+	if (em_done(e, w) < 0)
+		return -1;
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct mfile *f = &m->files[i];
-		buf_adds(o, i ? ",{\"hash\":" : "{\"hash\":");
-		json_put_str(o, f->hash, strlen(f->hash));
-		buf_adds(o, ",\"mtime\":");
-		json_put_int(o, f->mtime);
-		buf_adds(o, ",\"path\":");
-		json_put_str(o, f->path, f->pathlen);
-		buf_adds(o, ",\"size\":");
-		json_put_int(o, f->size);
-		buf_addc(o, '}');
+		size_t hl = strlen(f->hash);
+		/* 35 bytes of keys and punctuation, two numbers of up to 20 */
+		if (!(w = em_room(e, 80 + str_room(hl) + str_room(f->pathlen))))
+			return -1;
+		w = i ? PUT(w, ",{\"hash\":") : PUT(w, "{\"hash\":");
+		w = json_esc(w, f->hash, hl);
+		w = PUT(w, ",\"mtime\":");
+		w = json_itoa(w, f->mtime);
+		w = PUT(w, ",\"path\":");
+		w = json_esc(w, f->path, f->pathlen);
+		w = PUT(w, ",\"size\":");
+		w = json_itoa(w, f->size);
+		*w++ = '}';
+		if (em_done(e, w) < 0)
+			return -1;
 	}
-	buf_adds(o, "],\"totalSize\":");
-	json_put_int(o, m->total_size);
-	buf_addc(o, '}');
-	if (o->over)
-		return err_set(err, EXIT_FAIL, "manifest too large to encode");
-	return 0;
+	if (!(w = em_room(e, 40)))
+		return -1;
+	w = PUT(w, "],\"totalSize\":");
+	w = json_itoa(w, m->total_size);
+	*w++ = '}';
+	return em_done(e, w);
 }
 
-struct dirset {
-	struct mdir *v;
-	size_t n, cap;
-	struct strmap map; /* path -> index in v (sorted order after dirset_sort) */
+/* The directories the G2 form lists (§2.3 step 1): the explicit ones plus every ancestor
+ * of every directory, file and symlink target, each with the index of its parent. */
+#define NOPAR UINT32_MAX
+
+struct dnode {
+	const char *path;
+	uint32_t pathlen;
+	uint8_t deleted;
+	uint8_t sub;	/* some directory lies directly in this one */
+	uint32_t par;	/* index of the parent directory, NOPAR at the top */
+	uint32_t order; /* the directory at this position of the sorted list */
 };
 
+struct dirset {
+	struct dnode *v;
+	size_t n, cap;
+	struct strmap map; /* path -> index in v */
+	uint32_t *fpar;	   /* per file: index of its parent directory, or NOPAR */
+	uint32_t *newidx;  /* index in v -> index in the sorted list (NULL: the same) */
+	int rootsub;	   /* some directory is at the top */
+};
+
+/* Find or add p[0..len): 1 found, 0 added, -1 for an explicit entry contradicting an
+ * earlier one (dup_arr set: any repeated explicit entry, named dup_arr[i]).  *idx = its
+ * index. */
 static int dirset_add(struct dirset *s, const char *p, uint32_t len, int deleted, int explicit_,
-		      struct ja_err *err)
+		      const char *dup_arr, size_t i, uint32_t *idx, struct ja_err *err)
 {
 	int found;
 	size_t *slot = strmap_put(&s->map, p, len, &found);
 	if (found) {
+		*idx = (uint32_t)*slot;
+		if (explicit_ && dup_arr)
+			return err_set(err, EXIT_USAGE, "%s[%zu]: duplicate directory \"%s\"",
+				       dup_arr, i, esc_name(p));
 		if (explicit_ && s->v[*slot].deleted != (uint8_t) !!deleted)
 			return err_set(err, EXIT_USAGE,
 				       "directory \"%s\" is listed both deleted and not deleted",
 				       esc_name(p));
 		return 1;
 	}
-	xgrow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	if (s->n == s->cap)
+		xgrow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v));
 	*slot = s->n;
-	s->v[s->n].path = p;
-	s->v[s->n].pathlen = len;
-	s->v[s->n].deleted = (uint8_t) !!deleted;
+	*idx = (uint32_t)s->n;
+	s->v[s->n] = (struct dnode){.path = p,
+				    .pathlen = len,
+				    .deleted = (uint8_t) !!deleted,
+				    .par = NOPAR,
+				    .order = (uint32_t)s->n};
 	s->n++;
 	return 0;
 }
 
-/* Add every ancestor directory of p (not "/" alone); stop early at a known one when the
- * set is closed under ancestors. */
-static void dirset_ancestors(struct manifest *m, struct dirset *s, const char *p, uint32_t len,
-			     int early)
+/* Add the ancestors of p (not "/" alone), deepest first, up to the first known one;
+ * child (a directory, or NOPAR) is p.  Returns the index of p's parent, or NOPAR. */
+static uint32_t dirset_walk(struct dirset *s, const char *p, uint32_t len, uint32_t child)
 {
-	for (uint32_t k = len; k-- > 1;) {
-		if (p[k] != '/')
-			continue;
-		if (dirset_add(s, p, k, 0, 0, NULL) == 1 && early)
-			return;
+	uint32_t par = NOPAR, idx, k = len;
+	const char *slash;
+	while (k > 1 && (slash = memrchr(p + 1, '/', k - 1))) {
+		int r;
+		k = (uint32_t)(slash - p);
+		r = dirset_add(s, p, k, 0, 0, NULL, 0, &idx, NULL);
+		if (par == NOPAR)
+			par = idx;
+		if (child != NOPAR)
+			s->v[child].par = idx;
+		child = idx;
+		if (r == 1)
+			break;
 	}
-	(void)m;
+	return par;
 }
 
-static int dir_len_cmp(const void *x, const void *y)
+static int u64_cmp(const void *x, const void *y)
 {
-	const struct mdir *a = *(const struct mdir *const *)x, *b = *(const struct mdir *const *)y;
-	return a->pathlen < b->pathlen ? -1 : a->pathlen > b->pathlen;
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
 }
 
-/* The directories the G2 form lists (§2.3 step 1): the explicit ones plus every ancestor
- * of every directory, file and symlink target. */
 /* Length of the parent part of p (up to its last '/'), 0 if none. */
 static uint32_t parent_len(const char *p, uint32_t len)
 {
-	while (len && p[len - 1] != '/')
-		len--;
-	return len ? len - 1 : 0;
+	const char *slash = memrchr(p, '/', len);
+	return slash ? (uint32_t)(slash - p) : 0;
 }
 
-static int dirset_build(struct dirset *s, struct manifest *m, struct ja_err *err)
+/* The explicit directories and their ancestors.  exidx[i] = index of m->dirs[i]. */
+static void dirset_walk_dirs(struct dirset *s, const struct manifest *m, const uint32_t *exidx)
 {
-	strmap_init(&s->map, m->ndirs + m->nfiles / 4 + 16);
-	for (size_t i = 0; i < m->ndirs; i++)
-		if (dirset_add(s, m->dirs[i].path, m->dirs[i].pathlen, m->dirs[i].deleted, 1, err) <
-		    0)
-			return -1;
-	if (m->ndirs) {
-		/* shortest first: a known directory then always has its ancestors, so every
-		 * walk stops at the first known one (no quadratic walks up long chains) */
-		const struct mdir **byl = xmalloc(m->ndirs * sizeof(*byl));
-		for (size_t i = 0; i < m->ndirs; i++)
-			byl[i] = &m->dirs[i];
-		qsort(byl, m->ndirs, sizeof(*byl), dir_len_cmp);
-		for (size_t i = 0; i < m->ndirs; i++)
-			dirset_ancestors(m, s, byl[i]->path, byl[i]->pathlen, 1);
-		free(byl);
+	uint64_t *byl;
+	int closed = 1;
+	/* a listing closed under ancestors (every G2 manifest) needs one lookup per entry */
+	for (size_t i = 0; i < m->ndirs && closed; i++) {
+		const struct mdir *d = &m->dirs[i];
+		uint32_t pl = parent_len(d->path, d->pathlen);
+		size_t *idx = pl ? strmap_get(&s->map, d->path, pl) : NULL;
+		if (pl && !idx)
+			closed = 0;
+		else if (idx)
+			s->v[exidx[i]].par = (uint32_t)*idx;
 	}
+	if (closed)
+		return;
+	/* shortest first (stable): a known directory then always has its ancestors, so
+	 * every walk stops at the first known one (no quadratic walks up long chains) */
+	byl = xmalloc(m->ndirs * sizeof(*byl));
+	for (size_t i = 0; i < m->ndirs; i++)
+		byl[i] = (uint64_t)m->dirs[i].pathlen << 32 | i;
+	qsort(byl, m->ndirs, sizeof(*byl), u64_cmp);
+	for (size_t i = 0; i < m->ndirs; i++) {
+		const struct mdir *d = &m->dirs[(uint32_t)byl[i]];
+		dirset_walk(s, d->path, d->pathlen, exidx[(uint32_t)byl[i]]);
+	}
+	free(byl);
+}
+
+/* Build the set for m, whose files must be sorted.  dup_arr: as dirset_add. */
+static int dirset_build(struct dirset *s, struct manifest *m, const char *dup_arr,
+			struct ja_err *err)
+{
+	const char *prevp = NULL;
+	uint32_t prevpl = 0, prevpar = NOPAR;
+	strmap_init(&s->map, m->ndirs + m->nfiles / 16 + 16);
+	if (m->ndirs) {
+		uint32_t *exidx = xmalloc(m->ndirs * sizeof(*exidx));
+		for (size_t i = 0; i < m->ndirs; i++)
+			if (dirset_add(s, m->dirs[i].path, m->dirs[i].pathlen, m->dirs[i].deleted,
+				       1, dup_arr, i, &exidx[i], err) < 0) {
+				free(exidx);
+				return -1;
+			}
+		dirset_walk_dirs(s, m, exidx);
+		free(exidx);
+	}
+	s->fpar = xmalloc((m->nfiles + 1) * sizeof(*s->fpar));
 	for (size_t i = 0; i < m->nfiles; i++) {
-		const struct mfile *f = &m->files[i], *prev = i ? f - 1 : NULL;
+		const struct mfile *f = &m->files[i];
 		uint32_t pl = parent_len(f->path, f->pathlen);
 		/* sorted siblings share a parent: one memcmp instead of a lookup */
-		if (!prev || pl != parent_len(prev->path, prev->pathlen) ||
-		    memcmp(f->path, prev->path, pl))
-			dirset_ancestors(m, s, f->path, f->pathlen, 1);
-		if (m->files[i].symlink)
-			dirset_ancestors(m, s, m->files[i].symlink,
-					 (uint32_t)strlen(m->files[i].symlink), 1);
+		if (!prevp || pl != prevpl || memcmp(f->path, prevp, pl))
+			prevpar = dirset_walk(s, f->path, f->pathlen, NOPAR);
+		s->fpar[i] = prevpar;
+		prevp = f->path;
+		prevpl = pl;
+		if (f->symlink)
+			dirset_walk(s, f->symlink, (uint32_t)strlen(f->symlink), NOPAR);
 	}
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].par != NOPAR)
+			s->v[s->v[i].par].sub = 1;
+		else
+			s->rootsub = 1;
 	return 0;
 }
 
 static void dirset_release(struct dirset *s)
 {
 	free(s->v);
+	free(s->fpar);
+	free(s->newidx);
 	strmap_release(&s->map);
 }
 
 /* A path may not be both a file and a directory, unless one of the two is a deletion
  * (a diff may replace a file by a directory or the reverse).  arr names the entry in
- * a decode error. */
+ * a decode error.  Only a file whose parent directory holds directories can be one, and
+ * only those are looked up.  With few directories the first one (in set order) that is
+ * also a file is named, else the first such file. */
 static int dirset_conflicts(const struct dirset *s, const struct manifest *m, const char *arr,
 			    struct ja_err *err)
 {
-	manifest_sort_files((struct manifest *)m); /* costs one pass when already sorted */
-	if (s->n < m->nfiles / 8) {
-		/* few directories: look each one up among the sorted files */
-		for (size_t d = 0; d < s->n; d++) {
-			size_t lo = 0, hi = m->nfiles;
-			if (s->v[d].deleted)
-				continue;
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-				const struct mfile *f = &m->files[mid];
-				int c =
-				    utf16_cmp(f->path, f->pathlen, s->v[d].path, s->v[d].pathlen);
-				if (!c) {
-					size_t k = mid;
-					/* equal paths are neighbours: any live one conflicts */
-					while (k > 0 && !utf16_cmp(m->files[k - 1].path,
-								   m->files[k - 1].pathlen, f->path,
-								   f->pathlen))
-						k--;
-					for (; k < m->nfiles &&
-					       !utf16_cmp(m->files[k].path, m->files[k].pathlen,
-							  f->path, f->pathlen);
-					     k++)
-						if (!(m->files[k].flags & MF_DELETED)) {
-							f = &m->files[k];
-							if (arr)
-								return err_set(
-								    err, EXIT_USAGE,
-								    "%s[%u]: \"%s\" is both a "
-								    "file and a directory",
-								    arr, f->ord, esc_name(f->path));
-							return err_set(
-							    err, EXIT_USAGE,
-							    "\"%s\" is both a file and a "
-							    "directory",
-							    esc_name(f->path));
-						}
-					break;
-				}
-				if (c < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-		}
-		return 0;
-	}
+	int by_dir = s->n < m->nfiles / 8;
+	size_t best = SIZE_MAX, bf = 0;
+	const struct mfile *f;
 	for (size_t i = 0; i < m->nfiles; i++) {
-		const struct mfile *f = &m->files[i];
+		uint32_t par = s->fpar[i];
 		size_t *idx;
-		if ((f->flags & MF_DELETED) || !(idx = strmap_get(&s->map, f->path, f->pathlen)) ||
-		    s->v[*idx].deleted)
+		f = &m->files[i];
+		if ((f->flags & MF_DELETED) || !(par == NOPAR ? s->rootsub : s->v[par].sub) ||
+		    !(idx = strmap_get(&s->map, f->path, f->pathlen)) || s->v[*idx].deleted)
 			continue;
-		if (arr)
-			return err_set(err, EXIT_USAGE,
-				       "%s[%u]: \"%s\" is both a file and a directory", arr, f->ord,
-				       esc_name(f->path));
-		return err_set(err, EXIT_USAGE, "\"%s\" is both a file and a directory",
-			       esc_name(f->path));
+		if (!by_dir) {
+			best = 0;
+			bf = i;
+			break;
+		}
+		if (*idx < best) {
+			best = *idx;
+			bf = i;
+		}
 	}
-	return 0;
+	if (best == SIZE_MAX)
+		return 0;
+	f = &m->files[bf];
+	if (arr)
+		return err_set(err, EXIT_USAGE, "%s[%u]: \"%s\" is both a file and a directory",
+			       arr, f->ord, esc_name(f->path));
+	return err_set(err, EXIT_USAGE, "\"%s\" is both a file and a directory", esc_name(f->path));
 }
 
-static int check_dirs_files(const struct manifest *m, struct ja_err *err)
+static int check_dirs_files(struct manifest *m, struct ja_err *err)
 {
 	struct dirset s = {0};
-	int rc = dirset_build(&s, (struct manifest *)m, err);
+	int rc = dirset_build(&s, m, "dirs", err);
 	if (!rc)
 		rc = dirset_conflicts(&s, m, "files", err);
 	dirset_release(&s);
 	return rc;
 }
 
+static int dnode_cmp(const void *x, const void *y)
+{
+	const struct dnode *a = x, *b = y;
+	size_t n = a->pathlen < b->pathlen ? a->pathlen : b->pathlen;
+	int c = memcmp(a->path, b->path, n);
+	if (c)
+		return c;
+	return a->pathlen < b->pathlen ? -1 : a->pathlen > b->pathlen;
+}
+
+/* Directory order (§2.3 step 2: UTF-8 byte order): v[i].order lists the set sorted,
+ * newidx maps back.  Nothing to do when the set is in order (a decoded G2 manifest). */
+static void dirset_sort(struct dirset *s)
+{
+	struct dnode *t;
+	size_t i;
+	for (i = 1; i < s->n && dnode_cmp(&s->v[i - 1], &s->v[i]) < 0; i++)
+		;
+	if (i >= s->n)
+		return;
+	t = xmalloc(s->n * sizeof(*t));
+	memcpy(t, s->v, s->n * sizeof(*t));
+	qsort(t, s->n, sizeof(*t), dnode_cmp);
+	s->newidx = xmalloc(s->n * sizeof(*s->newidx));
+	for (i = 0; i < s->n; i++) {
+		s->v[i].order = t[i].order; /* t[i].order = its index in v */
+		s->newidx[t[i].order] = (uint32_t)i;
+	}
+	free(t);
+}
+
 /* A name the G2 form can carry: UTF-8, no empty component. */
 static int check_name(const char *p, size_t len, struct ja_err *err)
 {
+	uint32_t depth;
+	int why;
 	if (!utf8_valid(p, len))
 		return err_set(err, EXIT_USAGE, "%s: path is not valid UTF-8", msg_name(p));
-	if (empty_component(p, len))
-		return err_set(err, EXIT_USAGE, "\"%s\": empty path component", msg_name(p));
-	if (too_deep(p, len))
-		return err_set(err, EXIT_USAGE, "\"%s\": more than %d directory levels",
-			       msg_name(p), MAX_DEPTH);
-	return 0;
+	why = name_scan(p, len, &depth);
+	return why == NAME_OK ? 0 : name_fail(err, why, p);
 }
 
-static void put_name(struct buf *o, struct buf *tmp, const struct dirset *s, const char *p,
-		     uint32_t len)
+/* Index of the directory holding p (looked up), or NOPAR. */
+static uint32_t dirset_parent(const struct dirset *s, const char *p, uint32_t len)
 {
-	const char *slash = NULL;
-	for (uint32_t k = len; k-- > 0;)
-		if (p[k] == '/') {
-			slash = p + k;
-			break;
-		}
-	if (slash && slash > p) {
-		size_t *idx = strmap_get(&s->map, p, (size_t)(slash - p));
-		if (idx) {
-			buf_reset(tmp);
-			buf_addf(tmp, "$%zu", *idx);
-			buf_add(tmp, slash, len - (size_t)(slash - p));
-			json_put_str(o, tmp->p, tmp->len);
-			return;
-		}
+	uint32_t pl = parent_len(p, len);
+	size_t *idx = pl ? strmap_get(&s->map, p, pl) : NULL;
+	return idx ? (uint32_t)*idx : NOPAR;
+}
+
+/* p[0..len) as a G2 name (§2.3 step 4), its parent being directory par (or NOPAR).
+ * Room: name_room(len). */
+static char *put_name(char *w, const struct dirset *s, uint32_t par, const char *p, uint32_t len)
+{
+	uint32_t pl;
+	if (par == NOPAR)
+		return json_esc(w, p, len);
+	pl = s->v[par].pathlen;
+	*w++ = '"';
+	*w++ = '$';
+	w = json_itoa(w, s->newidx ? s->newidx[par] : par);
+	w = json_esc_chars(w, p + pl, len - pl);
+	*w++ = '"';
+	return w;
+}
+
+static size_t name_room(size_t len)
+{
+	return str_room(len) + 24;
+}
+
+static int emit_2025(struct manifest *m, const struct dirset *s, struct emit *e)
+{
+	const char *spec;
+	char *w;
+	if (!(w = em_room(e, 16)))
+		return -1;
+	w = PUT(w, "{\"dirs\":[");
+	if (em_done(e, w) < 0)
+		return -1;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct dnode *d = &s->v[s->v[i].order];
+		if (!(w = em_room(e, 32 + name_room(d->pathlen))))
+			return -1;
+		w = i ? PUT(w, ",{") : PUT(w, "{");
+		if (d->deleted)
+			w = PUT(w, "\"delete\":true,");
+		w = PUT(w, "\"name\":");
+		w = put_name(w, s, d->par, d->path, d->pathlen);
+		*w++ = '}';
+		if (em_done(e, w) < 0)
+			return -1;
 	}
-	json_put_str(o, p, len);
+	if (!(w = em_room(e, 16)))
+		return -1;
+	w = PUT(w, "],\"files\":[");
+	if (em_done(e, w) < 0)
+		return -1;
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct mfile *f = &m->files[i];
+		size_t hl = f->hash ? strlen(f->hash) : 0, sl = f->symlink ? strlen(f->symlink) : 0;
+		size_t room = 128 + name_room(f->pathlen) + str_room(hl) + name_room(sl);
+		for (uint32_t c = 0; c < f->nchunks; c++)
+			room += str_room(strlen(f->chunks[c])) + 1;
+		if (!(w = em_room(e, room)))
+			return -1;
+		w = i ? PUT(w, ",{") : PUT(w, "{");
+		if (f->flags & MF_DELETED) {
+			w = PUT(w, "\"delete\":true,\"name\":");
+			w = put_name(w, s, s->fpar[i], f->path, f->pathlen);
+		} else if (f->symlink) {
+			w = PUT(w, "\"name\":");
+			w = put_name(w, s, s->fpar[i], f->path, f->pathlen);
+			w = PUT(w, ",\"symlink\":{\"name\":");
+			w = put_name(w, s, dirset_parent(s, f->symlink, (uint32_t)sl), f->symlink,
+				     (uint32_t)sl);
+			*w++ = '}';
+		} else {
+			if (f->nchunks) {
+				w = PUT(w, "\"chunkhashes\":[");
+				for (uint32_t c = 0; c < f->nchunks; c++) {
+					if (c)
+						*w++ = ',';
+					w = json_esc(w, f->chunks[c], strlen(f->chunks[c]));
+				}
+				w = PUT(w, "],");
+			} else {
+				w = PUT(w, "\"hash\":");
+				w = json_esc(w, f->hash, hl);
+				*w++ = ',';
+			}
+			w = PUT(w, "\"mtime\":");
+			w = json_itoa(w, f->mtime);
+			w = PUT(w, ",\"name\":");
+			w = put_name(w, s, s->fpar[i], f->path, f->pathlen);
+			if (f->flags & MF_RUNNABLE)
+				w = PUT(w, ",\"runnable\":true");
+			w = PUT(w, ",\"size\":");
+			w = json_itoa(w, f->size);
+		}
+		*w++ = '}';
+		if (em_done(e, w) < 0)
+			return -1;
+	}
+	if (!(w = em_room(e, 200 + (m->parent_hash ? str_room(strlen(m->parent_hash)) : 0))))
+		return -1;
+	w = PUT(w, "],\"hashAlg\":\"xxh128\",");
+	if (m->parent_hash) {
+		w = PUT(w, "\"parentManifestHash\":");
+		w = json_esc(w, m->parent_hash, strlen(m->parent_hash));
+		*w++ = ',';
+	}
+	w = PUT(w, "\"specificationVersion\":\"");
+	spec = manifest_spec_string(m);
+	memcpy(w, spec, strlen(spec));
+	w += strlen(spec);
+	w = PUT(w, "\",\"totalSize\":");
+	w = json_itoa(w, m->total_size);
+	*w++ = '}';
+	return em_done(e, w);
 }
 
-static int encode_2025(struct manifest *m, struct buf *o, struct ja_err *err)
+static int encode_2025(struct manifest *m, struct emit *e)
 {
+	struct ja_err *err = e->err;
 	struct dirset s = {0};
-	struct buf tmp = BUF_INIT;
+	size_t dup;
 	int rc = 0;
 	for (size_t i = 0; i < m->ndirs && !rc; i++)
 		rc = check_name(m->dirs[i].path, m->dirs[i].pathlen, err);
@@ -1212,93 +1520,50 @@ static int encode_2025(struct manifest *m, struct buf *o, struct ja_err *err)
 		if (!rc && m->files[i].symlink)
 			rc = check_name(m->files[i].symlink, strlen(m->files[i].symlink), err);
 	}
-	if (rc || (rc = dirset_build(&s, m, err)) < 0 ||
+	if (rc)
+		return rc;
+	sort_files(m, &dup);
+	if ((rc = dirset_build(&s, m, NULL, err)) < 0 ||
 	    (rc = dirset_conflicts(&s, m, NULL, err)) < 0)
 		goto out;
-	if (s.n) /* s.v is NULL when empty */
-		qsort(s.v, s.n, sizeof(*s.v), dir_cmp);
-	for (size_t i = 0; i < s.n; i++)
-		*strmap_get(&s.map, s.v[i].path, s.v[i].pathlen) = i;
-	manifest_sort_files(m);
-	for (size_t i = 1; i < m->nfiles; i++)
-		if (!utf16_cmp(m->files[i].path, m->files[i].pathlen, m->files[i - 1].path,
-			       m->files[i - 1].pathlen)) {
-			rc = err_set(err, EXIT_USAGE, "duplicate path \"%s\"",
-				     esc_name(m->files[i].path));
-			goto out;
-		}
-
-	buf_adds(o, "{\"dirs\":[");
-	for (size_t i = 0; i < s.n; i++) {
-		buf_adds(o, i ? ",{" : "{");
-		if (s.v[i].deleted)
-			buf_adds(o, "\"delete\":true,");
-		buf_adds(o, "\"name\":");
-		put_name(o, &tmp, &s, s.v[i].path, s.v[i].pathlen);
-		buf_addc(o, '}');
+	dirset_sort(&s);
+	if (dup) {
+		rc =
+		    err_set(err, EXIT_USAGE, "duplicate path \"%s\"", esc_name(m->files[dup].path));
+		goto out;
 	}
-	buf_adds(o, "],\"files\":[");
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct mfile *f = &m->files[i];
-		buf_adds(o, i ? ",{" : "{");
-		if (f->flags & MF_DELETED) {
-			buf_adds(o, "\"delete\":true,\"name\":");
-			put_name(o, &tmp, &s, f->path, f->pathlen);
-		} else if (f->symlink) {
-			buf_adds(o, "\"name\":");
-			put_name(o, &tmp, &s, f->path, f->pathlen);
-			buf_adds(o, ",\"symlink\":{\"name\":");
-			put_name(o, &tmp, &s, f->symlink, (uint32_t)strlen(f->symlink));
-			buf_addc(o, '}');
-		} else {
-			if (f->nchunks) {
-				buf_adds(o, "\"chunkhashes\":[");
-				for (uint32_t c = 0; c < f->nchunks; c++) {
-					if (c)
-						buf_addc(o, ',');
-					json_put_str(o, f->chunks[c], strlen(f->chunks[c]));
-				}
-				buf_adds(o, "],");
-			} else if (f->hash) {
-				buf_adds(o, "\"hash\":");
-				json_put_str(o, f->hash, strlen(f->hash));
-				buf_addc(o, ',');
-			} else {
-				rc = err_set(err, EXIT_USAGE, "%s: file without a hash",
-					     esc_name(f->path));
-				goto out;
-			}
-			buf_adds(o, "\"mtime\":");
-			json_put_int(o, f->mtime);
-			buf_adds(o, ",\"name\":");
-			put_name(o, &tmp, &s, f->path, f->pathlen);
-			if (f->flags & MF_RUNNABLE)
-				buf_adds(o, ",\"runnable\":true");
-			buf_adds(o, ",\"size\":");
-			json_put_int(o, f->size);
+		if (!(f->flags & MF_DELETED) && !f->symlink && !f->nchunks && !f->hash) {
+			rc = err_set(err, EXIT_USAGE, "%s: file without a hash", esc_name(f->path));
+			goto out;
 		}
-		buf_addc(o, '}');
 	}
-	buf_adds(o, "],\"hashAlg\":\"xxh128\",");
-	if (m->parent_hash) {
-		buf_adds(o, "\"parentManifestHash\":");
-		json_put_str(o, m->parent_hash, strlen(m->parent_hash));
-		buf_addc(o, ',');
-	}
-	buf_adds(o, "\"specificationVersion\":\"");
-	buf_adds(o, manifest_spec_string(m));
-	buf_adds(o, "\",\"totalSize\":");
-	json_put_int(o, m->total_size);
-	buf_addc(o, '}');
-	if (o->over)
-		rc = err_set(err, EXIT_FAIL, "manifest too large to encode");
+	rc = emit_2025(m, &s, e);
 out:
 	dirset_release(&s);
-	buf_release(&tmp);
 	return rc;
+}
+
+static int encode(struct manifest *m, struct emit *e)
+{
+	int rc = m->ver == MVER_2023 ? encode_2023(m, e) : encode_2025(m, e);
+	if (!rc && e->write)
+		rc = em_flush(e);
+	return rc < 0 ? -1 : 0;
 }
 
 int manifest_encode(struct manifest *m, struct buf *out, struct ja_err *err)
 {
-	return m->ver == MVER_2023 ? encode_2023(m, out, err) : encode_2025(m, out, err);
+	struct emit e = {.o = out, .err = err};
+	return encode(m, &e);
+}
+
+int manifest_encode_to(struct manifest *m, manifest_write_fn *write, void *ctx, struct ja_err *err)
+{
+	struct buf o = BUF_INIT;
+	struct emit e = {.o = &o, .write = write, .ctx = ctx, .err = err};
+	int rc = encode(m, &e);
+	buf_release(&o);
+	return rc;
 }

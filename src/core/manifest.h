@@ -74,6 +74,12 @@ int manifest_load(struct manifest *m, const char *path, struct ja_err *err);
 /* Canonical bytes (appended to out).  Sorts m's entries; fails for a model that the
  * version cannot express (e.g. an empty v2023 manifest). */
 int manifest_encode(struct manifest *m, struct buf *out, struct ja_err *err);
+/* Where manifest_encode_to sends bytes: 0, or -1 with err. */
+typedef int manifest_write_fn(void *ctx, const void *p, size_t n, struct ja_err *err);
+/* As manifest_encode, but the bytes go to write(ctx, ...) in pieces of about 1 MiB as
+ * they are made, so a big manifest is never whole in memory.  Every check of the model
+ * comes first: when it fails, write has not been called. */
+int manifest_encode_to(struct manifest *m, manifest_write_fn *write, void *ctx, struct ja_err *err);
 
 /* Sum of the sizes of files that are neither deleted nor symlinks. */
 int64_t manifest_sum_sizes(const struct manifest *m);
@@ -91,6 +97,11 @@ void manifest_hash_bytes(const void *p, size_t n, char out[33]);
  * v2023: later wins per path.  v2025: a snapshot followed by diffs composes into a
  * snapshot, diffs alone compose into a diff (spec §7.4).  totalSize is recomputed. */
 int manifest_merge(struct manifest *out, struct manifest *const *in, size_t n, struct ja_err *err);
+/* The same for a caller that is done with the inputs: a single input moves into out
+ * (no copy), and out adopts the strings of several; each in[i] is left empty (releasing
+ * it is still allowed).  The inputs' entry arrays are freed before this returns. */
+int manifest_merge_consume(struct manifest *out, struct manifest *const *in, size_t n,
+			   struct ja_err *err);
 
 /* Convert m to version ver in place where nothing is lost; an error names what
  * the target cannot express. */

@@ -6,29 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MF_GONE 0x80 /* internal: removed while composing */
-
 struct state {
 	struct manifest *m;
-	struct strmap files, dirs; /* path -> index in m->files / m->dirs */
+	struct strmap dirs; /* path -> index in m->dirs */
 };
 
 /* Entries are copied by value; their strings stay owned by the inputs. */
-static void put_file(struct state *s, const struct mfile *f)
-{
-	int found;
-	size_t *slot = strmap_put(&s->files, f->path, f->pathlen, &found);
-	if (found) {
-		s->m->files[*slot] = *f;
-		return;
-	}
-	xgrow((void **)&s->m->files, &s->m->capfiles, s->m->nfiles + 1, sizeof(*f));
-	*slot = s->m->nfiles;
-	s->m->files[s->m->nfiles] = *f;
-	s->m->files[s->m->nfiles].ord = (uint32_t)s->m->nfiles;
-	s->m->nfiles++;
-}
-
 static void put_dir(struct state *s, const struct mdir *d)
 {
 	int found;
@@ -53,71 +36,146 @@ static int under(const struct strmap *set, const char *p, uint32_t len, int self
 	return 0;
 }
 
-/* Drop every state entry at or below one of the deleted directories of diff. */
-static void remove_subtrees(struct state *s, const struct manifest *diff)
+/* under(del, p, len, 0) for the files of a sorted list: that depends only on the
+ * directory part of p, which neighbours share, so the last answer is kept. */
+struct under_cache {
+	const char *dir;
+	uint32_t dirlen;
+	int known, yes;
+};
+
+static int file_under(struct under_cache *c, const struct strmap *del, const char *p, uint32_t len)
 {
-	struct strmap del;
+	const char *slash = memrchr(p, '/', len);
+	uint32_t dl = slash ? (uint32_t)(slash - p) + 1 : 0;
+	if (!c->known || dl != c->dirlen || memcmp(p, c->dir, dl)) {
+		c->known = 1;
+		c->dir = p;
+		c->dirlen = dl;
+		c->yes = under(del, p, len, 0);
+	}
+	return c->yes;
+}
+
+static int same_path(const struct mfile *a, const struct mfile *b)
+{
+	return a->pathlen == b->pathlen && !memcmp(a->path, b->path, a->pathlen);
+}
+
+/* One diff applied to the files of a state, both sorted: a merge into out (room for
+ * both).  The state loses what lies below a directory the diff deletes (del, or NULL),
+ * then takes the diff's entries: on equal paths the diff wins; a delete marker removes
+ * the path, or with keep_markers stays as the entry.  Within one list the last of equal
+ * paths counts.  Returns the number of entries written. */
+static size_t apply_files(const struct mfile *st, size_t sn, const struct manifest *diff,
+			  const struct strmap *del, int keep_markers, struct mfile *out)
+{
+	const struct mfile *df = diff->files;
+	size_t i = 0, j = 0, n = 0, dn = diff->nfiles;
+	struct under_cache uc = {0};
+	while (i < sn || j < dn) {
+		const struct mfile *a = NULL, *b = NULL;
+		int c;
+		if (i < sn) {
+			a = &st[i];
+			while (i + 1 < sn && same_path(&st[i + 1], a))
+				a = &st[++i];
+		}
+		if (j < dn) {
+			b = &df[j];
+			while (j + 1 < dn && same_path(&df[j + 1], b))
+				b = &df[++j];
+		}
+		c = !a ? 1 : !b ? -1 : utf16_cmp(a->path, a->pathlen, b->path, b->pathlen);
+		if (c < 0) {
+			i++;
+			if (!del || !file_under(&uc, del, a->path, a->pathlen))
+				out[n++] = *a;
+			continue;
+		}
+		i += c == 0;
+		j++;
+		if ((b->flags & MF_DELETED) && !keep_markers)
+			continue;
+		out[n++] = *b;
+	}
+	return n;
+}
+
+/* The deleted directories of diff (NULL when none); release with strmap_release. */
+static struct strmap *deleted_dirs(const struct manifest *diff, struct strmap *del)
+{
 	size_t ndel = 0;
 	int found;
 	for (size_t i = 0; i < diff->ndirs; i++)
 		ndel += diff->dirs[i].deleted;
 	if (!ndel)
-		return;
-	strmap_init(&del, ndel);
+		return NULL;
+	strmap_init(del, ndel);
 	for (size_t i = 0; i < diff->ndirs; i++)
 		if (diff->dirs[i].deleted)
-			strmap_put(&del, diff->dirs[i].path, diff->dirs[i].pathlen, &found);
-	for (size_t i = 0; i < s->m->nfiles; i++) {
-		struct mfile *f = &s->m->files[i];
-		if (!(f->flags & MF_GONE) && under(&del, f->path, f->pathlen, 0))
-			f->flags |= MF_GONE;
-	}
-	for (size_t i = 0; i < s->m->ndirs; i++) {
-		struct mdir *d = &s->m->dirs[i];
-		if (d->deleted != 2 && under(&del, d->path, d->pathlen, 1))
-			d->deleted = 2; /* gone */
-	}
-	strmap_release(&del);
+			strmap_put(del, diff->dirs[i].path, diff->dirs[i].pathlen, &found);
+	return del;
 }
 
-/* Apply one diff: its deletions first, then its additions. */
-static void apply_diff(struct state *s, const struct manifest *diff, int keep_markers)
+/* Apply one diff: its deletions first, then its additions.  Directories go through the
+ * state's map; files are merged as sorted lists into a new array (no map of a million
+ * paths, no sort afterwards). */
+static void apply_diff(struct state *s, const struct mfile *st, size_t sn,
+		       const struct manifest *diff, int keep_markers)
 {
-	remove_subtrees(s, diff);
+	struct strmap delmap, *del = deleted_dirs(diff, &delmap);
+	if (del)
+		for (size_t i = 0; i < s->m->ndirs; i++) {
+			struct mdir *d = &s->m->dirs[i];
+			if (d->deleted != 2 && under(del, d->path, d->pathlen, 1))
+				d->deleted = 2; /* gone */
+		}
 	for (size_t i = 0; i < diff->ndirs; i++) {
 		const struct mdir *d = &diff->dirs[i];
 		if (!d->deleted || keep_markers)
 			put_dir(s, d);
 	}
-	for (size_t i = 0; i < diff->nfiles; i++) {
-		const struct mfile *f = &diff->files[i];
-		if (f->flags & MF_DELETED) {
-			if (keep_markers) {
-				put_file(s, f);
-			} else {
-				size_t *slot = strmap_get(&s->files, f->path, f->pathlen);
-				if (slot)
-					s->m->files[*slot].flags |= MF_GONE;
-			}
-			continue;
-		}
-		put_file(s, f);
-		s->m->files[*strmap_get(&s->files, f->path, f->pathlen)].flags &= (uint8_t)~MF_GONE;
-	}
+	s->m->nfiles = apply_files(st, sn, diff, del, keep_markers, s->m->files);
+	if (del)
+		strmap_release(del);
 }
 
-static void compact(struct manifest *m)
+static void compact_dirs(struct manifest *m)
 {
 	size_t j = 0;
-	for (size_t i = 0; i < m->nfiles; i++)
-		if (!(m->files[i].flags & MF_GONE))
-			m->files[j++] = m->files[i];
-	m->nfiles = j;
-	j = 0;
 	for (size_t i = 0; i < m->ndirs; i++)
 		if (m->dirs[i].deleted != 2)
 			m->dirs[j++] = m->dirs[i];
 	m->ndirs = j;
+}
+
+/* v2025 with more than one input: in[0] composed with each diff in turn. */
+static void compose(struct state *s, struct manifest *const *in, size_t n)
+{
+	struct manifest *out = s->m;
+	int diffs_only = in[0]->type == MTYPE_DIFF;
+	const struct mfile *st = in[0]->files;
+	struct mfile *prev = NULL;
+	size_t sn = in[0]->nfiles;
+	for (size_t j = 0; j < in[0]->ndirs; j++)
+		put_dir(s, &in[0]->dirs[j]);
+	for (size_t i = 0; i < n; i++)
+		manifest_sort_files(in[i]);
+	for (size_t i = 1; i < n; i++) {
+		out->capfiles = sn + in[i]->nfiles + 1;
+		out->files = xmalloc(out->capfiles * sizeof(*out->files));
+		apply_diff(s, st, sn, in[i], diffs_only);
+		free(prev);
+		prev = out->files;
+		st = out->files;
+		sn = out->nfiles;
+	}
+	for (size_t i = 0; i < out->nfiles; i++)
+		out->files[i].ord = (uint32_t)i;
+	compact_dirs(out);
+	out->type = in[0]->type;
+	out->parent_hash = diffs_only ? in[0]->parent_hash : NULL;
 }
 
 /* v2023: a k-way merge of the (sorted) inputs; on equal paths the later input wins.
@@ -201,16 +259,12 @@ static int check_inputs(struct manifest *const *in, size_t n, struct ja_err *err
 int manifest_merge(struct manifest *out, struct manifest *const *in, size_t n, struct ja_err *err)
 {
 	struct state s;
-	size_t total = 0;
 	manifest_init(out, n ? in[0]->ver : MVER_2023);
 	if (!n)
 		return err_set(err, EXIT_USAGE, "nothing to merge");
 	if (check_inputs(in, n, err) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		total += in[i]->nfiles;
 	s.m = out;
-	strmap_init(&s.files, out->ver == MVER_2025 && n > 1 ? total : 0);
 	strmap_init(&s.dirs, 16);
 	out->ver = in[0]->ver;
 	out->style = in[0]->style;
@@ -230,20 +284,39 @@ int manifest_merge(struct manifest *out, struct manifest *const *in, size_t n, s
 		out->type = in[0]->type;
 		out->parent_hash = in[0]->parent_hash;
 	} else {
-		int diffs_only = in[0]->type == MTYPE_DIFF;
-		for (size_t j = 0; j < in[0]->ndirs; j++)
-			put_dir(&s, &in[0]->dirs[j]);
-		for (size_t j = 0; j < in[0]->nfiles; j++)
-			put_file(&s, &in[0]->files[j]);
-		for (size_t i = 1; i < n; i++)
-			apply_diff(&s, in[i], diffs_only);
-		compact(out);
-		out->type = in[0]->type;
-		out->parent_hash = diffs_only ? in[0]->parent_hash : NULL;
+		compose(&s, in, n);
 	}
-	strmap_release(&s.files);
 	strmap_release(&s.dirs);
 	return set_total(out, err);
+}
+
+int manifest_merge_consume(struct manifest *out, struct manifest *const *in, size_t n,
+			   struct ja_err *err)
+{
+	int rc;
+	if (n == 1) {
+		/* one input becomes the output (no copy of a million entries) */
+		struct manifest *m = in[0];
+		*out = *m;
+		memset(m, 0, sizeof(*m));
+		manifest_init(m, out->ver);
+		if (out->ver == MVER_2023) { /* as merge_sorted makes it */
+			manifest_sort_files(out);
+			for (size_t i = 0; i < out->nfiles; i++)
+				out->files[i].ord = (uint32_t)i;
+			out->ndirs = 0;
+			out->type = MTYPE_SNAPSHOT;
+			out->parent_hash = NULL;
+		}
+		return set_total(out, err);
+	}
+	rc = manifest_merge(out, in, n, err);
+	for (size_t i = 0; i < n; i++) {
+		arena_adopt(&out->arena, &in[i]->arena);
+		manifest_release(in[i]);
+		manifest_init(in[i], out->ver);
+	}
+	return rc;
 }
 
 int manifest_convert(struct manifest *m, enum mver ver, struct ja_err *err)

@@ -219,6 +219,44 @@ TEST(put_int)
 	buf_release(&b);
 }
 
+/* The writer and the reader scan eight bytes at a time: a byte that needs care is found
+ * wherever it falls in (or after) such a block. */
+TEST(strings_with_one_special_byte_at_every_offset)
+{
+	static const char *const special[] = {"\"", "\\", "\x01", "\x7f", "\xc3\xa9", "/"};
+	static const char *const escaped[] = {"\\\"", "\\\\", "\\u0001", "\\u007f", "\\u00e9", "/"};
+	for (size_t len = 0; len <= 40; len++)
+		for (size_t pos = 0; pos <= len; pos++)
+			for (size_t k = 0; k < sizeof(special) / sizeof(special[0]); k++) {
+				char in[64], want[128], doc[130];
+				const char *got;
+				size_t n = 0, w = 0, dn;
+				want[w++] = '"';
+				for (size_t i = 0; i < len; i++) {
+					const char *add = i == pos ? special[k] : "a";
+					const char *wadd = i == pos ? escaped[k] : "a";
+					memcpy(in + n, add, strlen(add));
+					n += strlen(add);
+					memcpy(want + w, wadd, strlen(wadd));
+					w += strlen(wadd);
+				}
+				want[w++] = '"';
+				want[w] = 0;
+				in[n] = 0;
+				CHECK_STR(enc_n(in, n), want);
+				snprintf(doc, sizeof(doc), "%s", want);
+				got = dec(doc, &dn, NULL);
+				CHECK(got && dn == n && !memcmp(got, in, n));
+				/* unescaped: the raw bytes in the document (a quote ends the
+				 * string) */
+				if (k >= 4) {
+					snprintf(doc, sizeof(doc), "\"%s\"", in);
+					got = dec(doc, &dn, NULL);
+					CHECK(got && dn == n && !memcmp(got, in, n));
+				}
+			}
+}
+
 /* ---- string decoding ---------------------------------------------------------------- */
 
 TEST(decode_escapes)
@@ -386,6 +424,35 @@ TEST(integers_in_range)
 	CHECK(int_of("9223372036854775807", &v, &err) == 0 && v == INT64_MAX);
 	CHECK(int_of("-9223372036854775808", &v, &err) == 0 && v == INT64_MIN);
 	CHECK(int_of(" 12 \n", &v, &err) == 0 && v == 12);
+}
+
+/* Eight digits are read and written at a time: values around every power of ten. */
+TEST(integers_at_digit_boundaries)
+{
+	struct ja_err err;
+	char want[32], doc[40];
+	int64_t p = 1, v;
+	for (int k = 0; k <= 18; k++, p = k <= 18 ? p * 10 : p) {
+		const int64_t vals[] = {p - 1, p, p + 1, -(p - 1), -p, -(p + 1), p * 7 + 3};
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			struct buf b = BUF_INIT;
+			snprintf(want, sizeof(want), "%lld", (long long)vals[i]);
+			json_put_int(&b, vals[i]);
+			CHECK_STR(b.p, want);
+			buf_release(&b);
+			CHECK(int_of(want, &v, &err) == 0 && v == vals[i]);
+			snprintf(doc, sizeof(doc), "%s.5", want);
+			CHECK(int_of(doc, &v, &err) < 0 && has(err.msg, "not an integer"));
+			snprintf(doc, sizeof(doc), "%se1", want);
+			CHECK(int_of(doc, &v, &err) < 0 && has(err.msg, "not an integer"));
+			snprintf(doc, sizeof(doc), "[%s,1]", want);
+			CHECK(skip_doc(doc, strlen(doc), &err) == 0);
+		}
+	}
+	CHECK(int_of("0123456789", &v, &err) < 0 && has(err.msg, "leading zero"));
+	CHECK(int_of("1234567890123456789", &v, &err) == 0 && v == 1234567890123456789);
+	CHECK(int_of("12345678x", &v, &err) < 0);
+	CHECK(int_of("1234567812345678", &v, &err) == 0 && v == 1234567812345678);
 }
 
 TEST(integers_out_of_range)
@@ -665,6 +732,7 @@ int main(void)
 	RUN(escape_astral_as_surrogate_pairs);
 	RUN(writer_output_is_ascii_and_round_trips);
 	RUN(put_int);
+	RUN(strings_with_one_special_byte_at_every_offset);
 	RUN(decode_escapes);
 	RUN(decode_rejects_lone_surrogates);
 	RUN(decode_rejects_nul_and_raw_controls);
@@ -673,6 +741,7 @@ int main(void)
 	RUN(utf8_valid_helper);
 	RUN(utf16_order);
 	RUN(integers_in_range);
+	RUN(integers_at_digit_boundaries);
 	RUN(integers_out_of_range);
 	RUN(integers_reject_fractions_exponents_and_other_types);
 	RUN(number_syntax_errors);

@@ -810,6 +810,43 @@ TEST(v2025_unencodable_names_rejected)
 	}
 }
 
+/* Names are scanned eight bytes at a time: an empty component, and the count of '/', are
+ * found wherever they fall.  Decoded (a G3 path) and encoded (a model built in memory). */
+TEST(v2025_name_checks_at_every_offset)
+{
+	for (size_t len = 2; len <= 26; len++)
+		for (size_t pos = 0; pos + 1 < len; pos++) {
+			char name[32], files[128];
+			struct manifest m;
+			struct mfile *f;
+			char *enc;
+			memset(name, 'x', len);
+			name[len] = 0;
+			name[pos] = name[pos + 1] = '/';
+			snprintf(files, sizeof(files),
+				 "{'path':'%s','hash':'a','size':1,'mtime':1}", name);
+			CHECK(strstr(decode_err(v25(0, "", files)), "empty path component") !=
+			      NULL);
+			manifest_init(&m, MVER_2025);
+			m.gen = 2;
+			f = manifest_add_file(&m, name, len);
+			f->hash = "a";
+			enc = encode(&m);
+			CHECK(!enc && strstr(err.msg, "empty path component") != NULL);
+			free(enc);
+			manifest_release(&m);
+			/* one '/' inside the name: fine */
+			name[pos] = 'x';
+			snprintf(files, sizeof(files),
+				 "{'path':'%s','hash':'a','size':1,'mtime':1}", name);
+			if (pos + 2 < len)
+				CHECK_STR(decode_err(v25(0, "", files)), "(accepted)");
+			else /* "xx/" */
+				CHECK(
+				    strstr(decode_err(v25(0, "", files)), "empty path component"));
+		}
+}
+
 TEST(v2025_file_and_directory_conflicts)
 {
 	/* a file that is also a listed or implied directory */
@@ -916,6 +953,60 @@ TEST(encode_is_stable_sort_order)
 	for (size_t i = 0; i < 9; i++)
 		CHECK_STR(m.files[i].path, want[i]);
 	manifest_release(&m);
+}
+
+/* A manifest_encode_to sink that keeps the bytes and counts the calls. */
+struct sink {
+	struct buf b;
+	int calls;
+};
+
+static int sink_write(void *ctx, const void *p, size_t n, struct ja_err *e)
+{
+	struct sink *k = ctx;
+	(void)e;
+	k->calls++;
+	return buf_add(&k->b, p, n);
+}
+
+/* Streamed encoding: the same bytes as manifest_encode, in pieces; nothing written when
+ * the model is refused. */
+TEST(encode_to_streams_the_same_bytes)
+{
+	for (int ver = MVER_2023; ver <= MVER_2025; ver++) {
+		struct manifest m;
+		struct sink k = {BUF_INIT, 0};
+		char *whole;
+		manifest_init(&m, (enum mver)ver);
+		m.gen = ver == MVER_2025 ? 2 : 0;
+		for (int i = 60000; i-- > 0;) { /* reverse order: encode sorts */
+			char p[64];
+			struct mfile *f;
+			snprintf(p, sizeof(p), "d%03d/sub%d/file_%06d.\xc3\xa9xr", i % 97, i % 5,
+				 i);
+			f = manifest_add_file(&m, p, strlen(p));
+			f->hash = "0123456789abcdef0123456789abcdef";
+			f->size = i;
+			f->mtime = 1700000000000000 + i;
+			m.total_size += i;
+		}
+		whole = encode(&m);
+		CHECK(whole != NULL);
+		memset(&err, 0, sizeof(err));
+		CHECK(manifest_encode_to(&m, sink_write, &k, &err) == 0);
+		CHECK(k.calls > 2);
+		CHECK(whole && k.b.len == strlen(whole) && !memcmp(k.b.p, whole, k.b.len));
+		free(whole);
+		/* a duplicate path: refused before the first byte */
+		buf_release(&k.b);
+		k.calls = 0;
+		manifest_add_file(&m, m.files[7].path, m.files[7].pathlen)->hash = "ab";
+		CHECK(manifest_encode_to(&m, sink_write, &k, &err) < 0);
+		CHECK(strstr(err.msg, "duplicate path") != NULL);
+		CHECK(k.calls == 0);
+		buf_release(&k.b);
+		manifest_release(&m);
+	}
 }
 
 TEST(golden_to_v2025_and_back)
@@ -1361,9 +1452,11 @@ int main(void)
 	RUN(g2_validation);
 	RUN(g2_name_expansion);
 	RUN(v2025_unencodable_names_rejected);
+	RUN(v2025_name_checks_at_every_offset);
 	RUN(v2025_file_and_directory_conflicts);
 	RUN(encode_refuses_what_the_version_cannot_say);
 	RUN(encode_is_stable_sort_order);
+	RUN(encode_to_streams_the_same_bytes);
 	RUN(golden_to_v2025_and_back);
 	RUN(convert_refusals);
 	RUN(convert_round_trip);
