@@ -152,8 +152,7 @@ static void parse_opts(struct putcli *pc, struct optstate *st)
 }
 
 /* The manifest's key: explicit, input layout, output layout, or by content. */
-static char *manifest_key(struct putcli *pc, const char *hash, const char *root,
-			  struct ja_err *err)
+static char *manifest_key(struct putcli *pc, const char *hash, const char *root, struct ja_err *err)
 {
 	if (pc->manifest_key)
 		return xstrdup(pc->manifest_key);
@@ -176,8 +175,7 @@ static char *manifest_key(struct putcli *pc, const char *hash, const char *root,
 	return buf_detach(&k, NULL);
 }
 
-static void print_result(const char *key, const char *hash, const struct put_stats *s,
-			 double secs)
+static void print_result(const char *key, const char *hash, const struct put_stats *s, double secs)
 {
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "{\"manifestKey\":");
@@ -310,14 +308,16 @@ int applet_put_main(int argc, char **argv)
 	}
 	abs_root = path_absolute(pc.root);
 	struct store *s = s3cli_store(pc.store_url, &pc.cfg, pc.jobs);
-	if (store_is_remote(s) && !pc.no_cc && checkcache_open(&cc, NULL, warn_cc, NULL, &err) < 0) {
+	if (store_is_remote(s) && !pc.no_cc &&
+	    checkcache_open(&cc, NULL, warn_cc, NULL, &err) < 0) {
 		warnx("check cache unusable, asking the store instead: %s", err.msg);
 		cc = NULL;
 		err.msg[0] = 0;
 	}
 	progress_init(&prog, progress_resolve(pc.pmode), "Uploaded", "Transfer rate");
 	prog.out = stderr; /* stdout carries the result; OpenJD reads both streams */
-	struct put_opts po = {.store = s, .root = pc.root, .cc = cc, .prog = &prog, .report = report};
+	struct put_opts po = {
+	    .store = s, .root = pc.root, .cc = cc, .prog = &prog, .report = report};
 	int prc = put_objects(&m, &po, &stats, &err);
 	progress_finish(&prog);
 	progress_release(&prog);
@@ -325,7 +325,8 @@ int applet_put_main(int argc, char **argv)
 		errorx("%s", err.msg);
 		rc = err.code ? err.code : EXIT_FAIL;
 	} else if (prc < 0) {
-		errorx("%" PRIu64 " of %" PRIu64 " objects failed to upload; the manifest was not stored",
+		errorx("%" PRIu64 " of %" PRIu64
+		       " objects failed to upload; the manifest was not stored",
 		       stats.failed, stats.objects);
 		rc = EXIT_FAIL;
 	} else {

@@ -83,8 +83,8 @@ static void collect(const struct manifest *m, struct prun *r)
 			p->fd = -1;
 			p->hash = f->nchunks ? f->chunks[k] : f->hash;
 			if (f->nchunks)
-				hash_chunk_range((uint64_t)f->size, (uint64_t)CHUNK_SIZE, k, &p->off,
-						 &p->len);
+				hash_chunk_range((uint64_t)f->size, (uint64_t)CHUNK_SIZE, k,
+						 &p->off, &p->len);
 			else
 				p->len = (uint64_t)f->size;
 		}
@@ -193,7 +193,8 @@ static int start_put(struct pobj *p)
 		/* too big for one stream, or touched since the snapshot: hash it first, so
 		 * a changed file sends no byte at all */
 		XXH128_hash_t h;
-		if (hash_fd_range(p->fd, p->off, p->len, 2, &h, &e) < 0 || !hash_equal(h, p->want)) {
+		if (hash_fd_range(p->fd, p->off, p->len, 2, &h, &e) < 0 ||
+		    !hash_equal(h, p->want)) {
 			changed(p, &e);
 			fail_obj(p, &e);
 			return -1;
@@ -222,8 +223,7 @@ static void start_cleanup(struct pobj *p)
 {
 	p->phase = P_CLEAN_HEAD;
 	store_op_release(&p->op);
-	p->op = (struct store_op){
-	    .kind = STORE_HEAD, .key = p->key, .on_done = obj_done, .ctx = p};
+	p->op = (struct store_op){.kind = STORE_HEAD, .key = p->key, .on_done = obj_done, .ctx = p};
 	store_submit(p->run->o->store, &p->op);
 }
 
@@ -304,8 +304,7 @@ static void start_obj(struct prun *r, struct pobj *p)
 			return;
 		}
 	}
-	p->op = (struct store_op){
-	    .kind = STORE_HEAD, .key = p->key, .on_done = obj_done, .ctx = p};
+	p->op = (struct store_op){.kind = STORE_HEAD, .key = p->key, .on_done = obj_done, .ctx = p};
 	store_submit(r->o->store, &p->op);
 }
 

@@ -19,17 +19,17 @@
 
 struct put_opts {
 	struct store *store;
-	const char *root;	/* the tree the manifest's relative paths are under */
-	struct checkcache *cc;	/* NULL: no check cache */
-	struct progress *prog;	/* NULL: no progress */
+	const char *root;      /* the tree the manifest's relative paths are under */
+	struct checkcache *cc; /* NULL: no check cache */
+	struct progress *prog; /* NULL: no progress */
 	/* Called on the calling thread for each object that failed (the run goes on). */
 	void (*report)(void *ctx, const struct ja_err *e);
 	void *report_ctx;
 };
 
 struct put_stats {
-	uint64_t files;	       /* manifest entries with content */
-	uint64_t objects;      /* distinct objects */
+	uint64_t files;	  /* manifest entries with content */
+	uint64_t objects; /* distinct objects */
 	uint64_t uploaded, skipped, failed;
 	uint64_t bytes_uploaded, bytes_skipped;
 };
