@@ -6,12 +6,12 @@ _ja()
 	local app=${words[0]##*/}
 	if [[ $app == ja ]]; then
 		if ((cword == 1)); then
-			COMPREPLY=($(compgen -W 'diff hash merge put s3 snapshot help --list --version --help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'diff get hash merge put s3 snapshot help --list --version --help' -- "$cur"))
 			return
 		fi
 		app=${words[1]}
 		if [[ $app == help ]]; then
-			((cword == 2)) && COMPREPLY=($(compgen -W 'diff hash merge put s3 snapshot ' -- "$cur"))
+			((cword == 2)) && COMPREPLY=($(compgen -W 'diff get hash merge put s3 snapshot ' -- "$cur"))
 			return
 		fi
 	else
@@ -41,6 +41,66 @@ _ja()
 		return ;;
 	diff:-o|diff:--output)
 		_filedir
+		return ;;
+	get:-C|get:--dest)
+		_filedir -d
+		return ;;
+	get:--store)
+		COMPREPLY=()
+		return ;;
+	get:--conflict)
+		COMPREPLY=($(compgen -W 'copy skip overwrite' -- "$cur"))
+		return ;;
+	get:--farm)
+		COMPREPLY=()
+		return ;;
+	get:--queue)
+		COMPREPLY=()
+		return ;;
+	get:--job)
+		COMPREPLY=()
+		return ;;
+	get:--step)
+		COMPREPLY=()
+		return ;;
+	get:--task)
+		COMPREPLY=()
+		return ;;
+	get:--min-rate)
+		COMPREPLY=()
+		return ;;
+	get:--min-rate-window)
+		COMPREPLY=()
+		return ;;
+	get:--group)
+		COMPREPLY=()
+		return ;;
+	get:--file-mode)
+		COMPREPLY=()
+		return ;;
+	get:--dir-mode)
+		COMPREPLY=()
+		return ;;
+	get:-j|get:--jobs)
+		COMPREPLY=()
+		return ;;
+	get:--progress)
+		COMPREPLY=($(compgen -W 'auto bar openjd json none' -- "$cur"))
+		return ;;
+	get:--endpoint-url)
+		COMPREPLY=()
+		return ;;
+	get:--region)
+		COMPREPLY=()
+		return ;;
+	get:--profile)
+		COMPREPLY=()
+		return ;;
+	get:--expected-bucket-owner)
+		COMPREPLY=()
+		return ;;
+	get:--max-attempts)
+		COMPREPLY=()
 		return ;;
 	hash:-j|hash:--jobs)
 		COMPREPLY=()
@@ -169,6 +229,7 @@ _ja()
 	if [[ $cur == -* ]]; then
 		case $app in
 		diff) COMPREPLY=($(compgen -W ' --hash --status --exit-code -i --include -e --exclude --include-exclude-config --symlinks --no-cache --rehash --cache-dir --skip-unreadable -j --jobs --progress -o --output -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
+		get) COMPREPLY=($(compgen -W ' -C --dest --store --conflict --verify-existing --no-space-check --farm --queue --job --step --task --manifest-only --min-rate --min-rate-window --group --file-mode --dir-mode -j --jobs --progress --endpoint-url --region --profile --expected-bucket-owner --max-attempts -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		hash) COMPREPLY=($(compgen -W ' -c --check --chunks -j --jobs -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		merge) COMPREPLY=($(compgen -W ' --format -o --output --by-mtime -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
 		put) COMPREPLY=($(compgen -W ' -C --root --store --farm --queue --job --step --task --session-action --manifest-key --no-manifest --asset-root --file-system-location --output-dir --attachments --no-check-cache -j --jobs --progress --endpoint-url --region --profile --expected-bucket-owner --max-attempts -h --help --version -q --quiet -v --verbose' -- "$cur")) ;;
@@ -179,6 +240,7 @@ _ja()
 	fi
 	case $app in
 	diff) _filedir ;;
+	get) _filedir ;;
 	hash) _filedir ;;
 	merge) _filedir ;;
 	put) _filedir ;;
@@ -186,4 +248,4 @@ _ja()
 	snapshot) _filedir -d ;;
 	esac
 }
-complete -F _ja ja ja-diff ja-hash ja-merge ja-put ja-s3 ja-snapshot
+complete -F _ja ja ja-diff ja-get ja-hash ja-merge ja-put ja-s3 ja-snapshot

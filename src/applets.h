@@ -3,6 +3,8 @@
  * int applet_NAME_main(int, char **) and const struct opt applet_NAME_opts[]. */
 APPLET(diff, "[OPTIONS] BASE [NEW]",
        "Show what changed between a manifest and a manifest or a tree.", "file")
+APPLET(get, "[OPTIONS] [MANIFEST|KEY ...]",
+       "Download the files of manifests from a store into a directory.", "file")
 APPLET(hash, "[-c] [--chunks] [-j N] [FILE ...]",
        "Print or check XXH3-128 hashes (xxhsum -H2 compatible).", "file")
 APPLET(merge, "[--by-mtime] [--format FMT] [-o FILE] [MANIFEST ...]",
