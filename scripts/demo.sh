@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # scripts/demo.sh - build ja and run its main job end to end on this machine.
-# Installs missing Debian packages first (as root).  Today's main job is the local
-# manifest work: snapshot a scene tree byte-identically to the Python tool, change it
-# and diff it, hash and check it (xxhsum -H2 compatible), and merge/compose manifests.
-# Transfers to the embedded file:// store join this script as ja-put/ja-get land.
+# Installs missing Debian packages first (as root).  The main job: snapshot a scene
+# tree byte-identically to the Python tool, upload it to the embedded default store
+# (file://, a private one under a temporary XDG_DATA_HOME here), download it into a
+# fresh directory and verify the copy, then change the scene and move only the
+# change; plus hashing and manifest merging/composition.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -27,6 +28,19 @@ bash tests/vectors/fixture/diff/modify-fixture.sh "$W/changed" >/dev/null
 echo "after a change: $(ja-diff --status "$W/base.manifest" "$W/changed")"
 ja-diff "$W/base.manifest" "$W/changed" | cmp - tests/vectors/fixture/diff/expected-snapshot-diff.manifest
 echo "ja-diff manifest of new and modified files: identical to the Python tool's snapshot --diff"
+
+echo "== the main job: put the scene into the embedded store, get it back elsewhere"
+export XDG_DATA_HOME="$W/data" XDG_CACHE_HOME="$W/cache"
+unset JA_STORE
+ja-put -C "$W/scene" "$W/base.manifest" > "$W/put.json"
+echo "ja-put: $(cat "$W/put.json")"
+key=$(sed -E 's/.*"manifestKey":"([^"]*)".*/\1/' "$W/put.json")
+ja-get -C "$W/copy" "$key"
+ja-snapshot "$W/copy" | cmp - "$W/base.manifest"
+echo "ja-get of $key into a fresh directory: its snapshot equals the original manifest"
+ja-snapshot "$W/changed" | ja-diff "$W/base.manifest" | ja-put -C "$W/changed" > "$W/put2.json"
+echo "only the change goes up the second time: $(cat "$W/put2.json")"
+ja-put -C "$W/scene" "$W/base.manifest" | grep -q '"uploaded":0,' && echo "a repeated put uploads nothing"
 
 echo "== manifests: format, merge, compose (byte-identical to deadline-cloud)"
 V=tests/vectors
