@@ -55,8 +55,7 @@ const struct opt applet_get_opts[] = {
      NULL},
     {OPT_MINRATE, 0, "min-rate", "BYTES/S", "give up when the transfer rate stays below this",
      NULL},
-    {OPT_MINWIN, 0, "min-rate-window", "SECONDS", "how long it may stay below (default 60)",
-     NULL},
+    {OPT_MINWIN, 0, "min-rate-window", "SECONDS", "how long it may stay below (default 60)", NULL},
     {OPT_GROUP, 0, "group", "GROUP", "give files and directories this group", NULL},
     {OPT_FMODE, 0, "file-mode", "MODE", "mode bits (octal) added to every file", NULL},
     {OPT_DMODE, 0, "dir-mode", "MODE", "mode bits (octal) added to every directory", NULL},
@@ -184,7 +183,8 @@ static int load_one(struct manifest *m, struct store *s, const char *arg, struct
 	struct store_op op = {.kind = STORE_GET, .key = arg};
 	struct buf k = BUF_INIT;
 	int rc = store_do(s, &op);
-	if (rc < 0 && op.not_found && strncmp(arg, STORE_MANIFEST_DIR, strlen(STORE_MANIFEST_DIR))) {
+	if (rc < 0 && op.not_found &&
+	    strncmp(arg, STORE_MANIFEST_DIR, strlen(STORE_MANIFEST_DIR))) {
 		/* the inputManifestPath form: relative to Manifests/ */
 		store_op_release(&op);
 		buf_addf(&k, "%s%s", STORE_MANIFEST_DIR, arg);

@@ -221,8 +221,8 @@ static void file_done(struct gfile *g)
 		file_release(g);
 		return;
 	}
-	int res = dest_finish(r->o->dest, g->df, g->f->mtime, !!(g->f->flags & MF_RUNNABLE), NULL,
-			      &e);
+	int res =
+	    dest_finish(r->o->dest, g->df, g->f->mtime, !!(g->f->flags & MF_RUNNABLE), NULL, &e);
 	if (res < 0) {
 		report(r, &e);
 	} else {
@@ -285,9 +285,10 @@ static void piece_done(struct store_op *op)
 	if (!op->ok) {
 		if (op->not_found) {
 			piece_fail(p, "%s: object %s is missing from the store%s",
-				   r->o->cc ? " (if it was uploaded with a check cache, upload again "
-					      "with --no-check-cache)"
-					    : "");
+				   r->o->cc
+				       ? " (if it was uploaded with a check cache, upload again "
+					 "with --no-check-cache)"
+				       : "");
 			if (r->o->cc) {
 				struct buf k = BUF_INIT;
 				buf_addf(&k, "%s/%s", store_cache_id(r->o->store), p->key);
@@ -311,7 +312,8 @@ static void piece_done(struct store_op *op)
 		file_done(g);
 }
 
-static void start_file(struct grun *r, const struct mfile *f)
+/* 1 when store ops were submitted for f, 0 when it was settled at once */
+static int start_file(struct grun *r, const struct mfile *f)
 {
 	struct ja_err e = {0};
 	struct gfile *g = xcalloc(1, sizeof(*g));
@@ -320,17 +322,18 @@ static void start_file(struct grun *r, const struct mfile *f)
 	if (dest_tmp_create(r->o->dest, f->path, &g->df, &e) < 0) {
 		report(r, &e);
 		free(g);
-		return;
+		return 0;
 	}
 	if (f->size == 0) { /* nothing to fetch: the hash must be that of no bytes */
 		char hex[HASH_HEX_SIZE];
 		hash_mem_hex("", 0, hex);
 		if (!f->hash || strcmp(hex, f->hash))
-			err_set(&g->err, EXIT_FAIL, "%s: an empty file with the hash of a non-empty one",
+			err_set(&g->err, EXIT_FAIL,
+				"%s: an empty file with the hash of a non-empty one",
 				esc_name(f->path)),
 			    g->failed = 1;
 		file_done(g);
-		return;
+		return 0;
 	}
 	uint32_t n = f->nchunks ? f->nchunks : 1;
 	g->pieces = xcalloc(n, sizeof(*g->pieces));
@@ -340,14 +343,15 @@ static void start_file(struct grun *r, const struct mfile *f)
 		g->failed = 1;
 		g->left = 0;
 		file_done(g);
-		return;
+		return 0;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct gpiece *p = &g->pieces[i];
 		p->gf = g;
 		p->hash = f->nchunks ? f->chunks[i] : f->hash;
 		if (f->nchunks)
-			hash_chunk_range((uint64_t)f->size, (uint64_t)CHUNK_SIZE, i, &p->off, &p->len);
+			hash_chunk_range((uint64_t)f->size, (uint64_t)CHUNK_SIZE, i, &p->off,
+					 &p->len);
 		else
 			p->len = (uint64_t)f->size;
 		snprintf(p->key, sizeof(p->key), "%s%s.xxh128", STORE_DATA_DIR, p->hash);
@@ -360,6 +364,7 @@ static void start_file(struct grun *r, const struct mfile *f)
 	}
 	for (uint32_t i = 0; i < n; i++)
 		store_submit(r->o->store, &g->pieces[i].op);
+	return 1;
 }
 
 static void feed(void *ctx)
@@ -378,8 +383,7 @@ static void feed(void *ctx)
 				progress_add(r->o->prog, 0, 1);
 			continue;
 		}
-		start_file(r, f);
-		started++;
+		started += start_file(r, f);
 	}
 }
 
@@ -434,13 +438,15 @@ int get_files(const struct manifest *m, const struct get_opts *o, struct get_sta
 	dirs_and_deletions(&r);
 	r.win_start = mono();
 	store_set_feeder(o->store, feed, &r);
-	rc = store_run(o->store, err);
+	do /* a run that ends with files left (nothing was in flight) goes on */
+		rc = store_run(o->store, err);
+	while (rc == 0 && r.next < m->nfiles && !store_interrupted);
 	store_set_feeder(o->store, NULL, NULL);
 	if (stats->too_slow) {
 		char b[32];
 		progress_size(b, sizeof(b), (double)o->min_rate);
-		err_set(err, EXIT_FAIL, "the transfer rate stayed below %s/s for %.0f s: giving up", b,
-			o->min_rate_window);
+		err_set(err, EXIT_FAIL, "the transfer rate stayed below %s/s for %.0f s: giving up",
+			b, o->min_rate_window);
 		rc = -1;
 		goto out;
 	}

@@ -21,11 +21,11 @@
 struct get_opts {
 	struct store *store;
 	struct dest *dest;
-	int verify_existing;   /* a matching file must also hash right to be kept */
-	int no_space_check;    /* skip the free-space check */
-	struct checkcache *cc; /* objects found missing are forgotten there; may be NULL */
-	struct progress *prog; /* NULL: none */
-	uint64_t min_rate;     /* bytes/s; 0: no floor */
+	int verify_existing;	/* a matching file must also hash right to be kept */
+	int no_space_check;	/* skip the free-space check */
+	struct checkcache *cc;	/* objects found missing are forgotten there; may be NULL */
+	struct progress *prog;	/* NULL: none */
+	uint64_t min_rate;	/* bytes/s; 0: no floor */
 	double min_rate_window; /* seconds the rate may stay under the floor */
 	/* Called on the calling thread for each file that failed (the run goes on). */
 	void (*report)(void *ctx, const struct ja_err *e);

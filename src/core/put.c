@@ -23,6 +23,7 @@
 
 #define PUT_STREAM_MAX ((uint64_t)256 << 20)
 #define FEED_BATCH     64
+#define LARGE_INFLIGHT 2 /* multipart uploads at once: an interrupt wastes little */
 
 struct pobj {
 	const struct mfile *f; /* the first entry with this content */
@@ -32,6 +33,7 @@ struct pobj {
 	struct hash_stream hs;
 	int fd;
 	int phase; /* what op is doing: P_HEAD, P_PUT, P_CLEAN_HEAD, P_CLEAN_DELETE */
+	int known; /* K_UNKNOWN, or what the check cache or a listing already told */
 	int refused;
 	struct ja_err why;
 	struct stat st; /* the file when the upload started */
@@ -42,6 +44,10 @@ struct pobj {
 };
 
 enum { P_HEAD, P_PUT, P_CLEAN_HEAD, P_CLEAN_DELETE };
+enum { K_UNKNOWN, K_EXISTS, K_CACHED, K_MISSING };
+
+/* With this many objects to ask about, one listing of Data/ beats a HEAD each */
+#define LIST_MIN 512
 
 struct prun {
 	const struct put_opts *o;
@@ -49,6 +55,7 @@ struct prun {
 	struct pobj *v;
 	size_t n, next;
 	int rootfd;
+	int large; /* large objects in flight */
 	int64_t now;
 };
 
@@ -161,6 +168,8 @@ static void obj_done(struct store_op *op);
 
 static void finish_obj(struct pobj *p)
 {
+	if (p->len > PUT_STREAM_MAX)
+		p->run->large--;
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
@@ -290,29 +299,90 @@ static void obj_done(struct store_op *op)
 	finish_obj(p);
 }
 
-static void start_obj(struct prun *r, struct pobj *p)
+/* 1 when a store op was submitted for p (0: settled at once from the check cache) */
+static int start_obj(struct prun *r, struct pobj *p)
 {
-	p->run = r;
-	put_data_key(p->hash, p->key);
-	if (r->o->cc) {
-		struct buf k = BUF_INIT;
-		buf_addf(&k, "%s/%s", store_cache_id(r->o->store), p->key);
-		p->cache_key = buf_detach(&k, NULL);
-		if (checkcache_has(r->o->cc, p->cache_key, r->now) == 1) {
-			skip_obj(p);
-			finish_obj(p);
-			return;
-		}
+	if (p->known == K_CACHED || p->known == K_EXISTS) {
+		if (p->known == K_EXISTS && r->o->cc) /* confirmed by the listing */
+			checkcache_add(r->o->cc, p->cache_key, r->now);
+		skip_obj(p);
+		finish_obj(p);
+		return 0;
+	}
+	if (p->known == K_MISSING) {
+		if (start_put(p) == 0)
+			return 1;
+		finish_obj(p);
+		return 0;
 	}
 	p->op = (struct store_op){.kind = STORE_HEAD, .key = p->key, .on_done = obj_done, .ctx = p};
 	store_submit(r->o->store, &p->op);
+	return 1;
 }
 
+/* What the check cache knows, then (for many objects on a remote store) what one
+ * listing of Data/ says: a listed object of the right size exists; an absent one
+ * is missing (up to where a capped listing stopped); the rest get a HEAD. */
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void survey(struct prun *r)
+{
+	size_t unknown = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		struct pobj *p = &r->v[i];
+		p->run = r;
+		put_data_key(p->hash, p->key);
+		if (r->o->cc) {
+			struct buf k = BUF_INIT;
+			buf_addf(&k, "%s/%s", store_cache_id(r->o->store), p->key);
+			p->cache_key = buf_detach(&k, NULL);
+			if (checkcache_has(r->o->cc, p->cache_key, r->now) == 1)
+				p->known = K_CACHED;
+		}
+		unknown += p->known == K_UNKNOWN;
+	}
+	if (unknown < LIST_MIN || !store_is_remote(r->o->store))
+		return;
+	struct store_op op = {
+	    .kind = STORE_LIST, .key = STORE_DATA_DIR, .max_keys = 4 * unknown + 1000};
+	if (store_do(r->o->store, &op) < 0) { /* HEADs will do */
+		store_op_release(&op);
+		return;
+	}
+	const char *last = op.truncated && op.nkeys ? op.keys[op.nkeys - 1] : NULL;
+	for (size_t i = 0; i < r->n; i++) {
+		struct pobj *p = &r->v[i];
+		if (p->known != K_UNKNOWN)
+			continue;
+		const char *want = p->key;
+		char **hit = bsearch(&want, op.keys, op.nkeys, sizeof(*op.keys), cmp_key);
+		if (hit && op.sizes[hit - op.keys] == p->len)
+			p->known = K_EXISTS;
+		else if (hit || !last || strcmp(p->key, last) < 0)
+			p->known = K_MISSING; /* a wrong size is junk, replaced by the upload */
+	}
+	store_op_release(&op);
+}
+
+/* Objects settled from the check cache submit nothing: keep going until some op is
+ * in flight, or the store would take the silence for the end. */
 static void feed(void *ctx)
 {
 	struct prun *r = ctx;
-	for (int k = 0; k < FEED_BATCH && r->next < r->n; k++)
-		start_obj(r, &r->v[r->next++]);
+	int k = 0;
+	while (k < FEED_BATCH && r->next < r->n) {
+		struct pobj *p = &r->v[r->next];
+		if (p->len > PUT_STREAM_MAX) {
+			if (r->large >= LARGE_INFLIGHT)
+				break; /* fed again when an object finishes */
+			r->large++;
+		}
+		r->next++;
+		k += start_obj(r, p);
+	}
 }
 
 int put_objects(const struct manifest *m, const struct put_opts *o, struct put_stats *stats,
@@ -324,6 +394,7 @@ int put_objects(const struct manifest *m, const struct put_opts *o, struct put_s
 	if (r.rootfd < 0)
 		return err_set(err, EXIT_FAIL, "%s: %s", esc_name(o->root), strerror(errno));
 	collect(m, &r);
+	survey(&r);
 	if (o->prog) {
 		uint64_t total = 0;
 		for (size_t i = 0; i < r.n; i++)
@@ -331,7 +402,10 @@ int put_objects(const struct manifest *m, const struct put_opts *o, struct put_s
 		progress_set_total(o->prog, total, r.n);
 	}
 	store_set_feeder(o->store, feed, &r);
-	int rc = store_run(o->store, err);
+	int rc = 0;
+	do /* a run that ends with objects left (nothing was in flight) goes on */
+		rc = store_run(o->store, err);
+	while (rc == 0 && r.next < r.n && !store_interrupted);
 	store_set_feeder(o->store, NULL, NULL);
 	for (size_t i = r.next; i < r.n; i++) /* never started (interrupted) */
 		free(r.v[i].cache_key);

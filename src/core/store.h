@@ -97,6 +97,8 @@ struct store_op {
 	int has_range;		       /* GET */
 	uint64_t range_off, range_len; /* GET: range_len 0 = to the end */
 	store_data_fn on_data;	       /* GET; NULL: the bytes go to out_buf */
+	size_t max_keys; /* LIST: stop once at least this many keys are in (0: all); the
+			    keys are then the first ones in byte order and truncated is set */
 	store_done_fn on_done;
 	void *ctx;
 
@@ -112,6 +114,7 @@ struct store_op {
 	char **keys; /* LIST: every key under the prefix (all pages), sorted */
 	uint64_t *sizes;
 	size_t nkeys;
+	int truncated; /* LIST: stopped at max_keys */
 
 	void *internal;
 };

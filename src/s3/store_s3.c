@@ -181,6 +181,10 @@ static int list_page(struct sop *x)
 	}
 	if (!pg->truncated)
 		return 0;
+	if (x->user->max_keys && x->n >= x->user->max_keys) {
+		x->user->truncated = 1; /* S3 lists in byte order: what came is a prefix */
+		return 0;
+	}
 	if (x->token && !strcmp(x->token, pg->next_token))
 		return cb_fail(x, "the listing does not advance (the same continuation token)");
 	free(x->token);

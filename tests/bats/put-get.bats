@@ -258,3 +258,51 @@ ndata() { find "$JA_STORE/Data" -type f -name '*.xxh128' | wc -l; }
 	[ "$bigthere" -eq 0 ]
 	grep -qi "space" <<<"$run_split2"
 }
+
+@test "permission denied: an unreadable source file, an unwritable destination" {
+	mkdir -p "$T/src/sub"
+	echo secret >"$T/src/sub/locked"
+	echo open >"$T/src/open"
+	ja-snapshot "$T/src" >"$T/m"
+	chmod 000 "$T/src/sub/locked"
+	need_eacces "$T/src/sub/locked"
+	run_split nocap ja-put -C "$T/src" "$T/m"
+	[ "$status" -eq 1 ]
+	grep -q "sub/locked" <<<"$stderr"
+	grep -qi "permission denied" <<<"$stderr"
+	chmod 644 "$T/src/sub/locked"
+	ja-put -C "$T/src" "$T/m" >/dev/null
+	mkdir "$T/ro"
+	chmod 555 "$T/ro"
+	run_split nocap ja-get -C "$T/ro" "$T/m"
+	[ "$status" -eq 1 ]
+	grep -qi "permission denied" <<<"$stderr"
+	[ -z "$(ls -A "$T/ro")" ]
+}
+
+@test "worker options: --group, --file-mode and --dir-mode" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to give files another group"
+	mkdir -p "$T/src/d"
+	echo x >"$T/src/d/f"
+	ja-snapshot "$T/src" >"$T/m"
+	ja-put -C "$T/src" "$T/m" >/dev/null
+	ja-get -C "$T/dest" --group daemon --file-mode 020 --dir-mode 020 "$T/m"
+	assert_eq "$(stat -c %G "$T/dest/d/f")" daemon
+	assert_eq "$(stat -c %G "$T/dest/d")" daemon
+	[ $(($(stat -c %#a "$T/dest/d/f") & 020)) -ne 0 ]
+	[ $(($(stat -c %#a "$T/dest/d") & 020)) -ne 0 ]
+}
+
+@test "v2025: a file over 256 MiB goes as chunk objects and comes back whole" {
+	mkdir "$T/src"
+	# sparse: cheap to make and to hash, but every byte still travels
+	truncate -s $((300 * 1024 * 1024)) "$T/src/huge"
+	printf 'tail' >>"$T/src/huge"
+	ja-snapshot --format v2025 "$T/src" >"$T/m"
+	ja-put -C "$T/src" "$T/m" >"$T/r.json"
+	assert_eq "$(json "$T/r.json" 'd["uploaded"]')" 2
+	assert_eq "$(ndata)" 2
+	ja-get -C "$T/dest" "$T/m"
+	cmp "$T/src/huge" "$T/dest/huge"
+	ja-snapshot --format v2025 "$T/dest" | cmp - "$T/m"
+}

@@ -207,3 +207,42 @@ roundtrip() {
 	grep -q '^openjd_fail: ' <<<"$output"
 	[ $((SECONDS - start)) -lt 20 ]
 }
+
+@test "with the check cache warm, a repeated put sends no request per object" {
+	ja-snapshot "$BATS_FILE_TMPDIR/bench" >"$T/m"
+	ja-put --endpoint-url "$PROXY_ENDPOINT" --store "$(store warm)" -C "$BATS_FILE_TMPDIR/bench" "$T/m" >"$T/r1.json"
+	n=$(json "$T/r1.json" 'd["uploaded"]')
+	[ "$n" -gt 300 ]
+	proxy_reset_stats
+	ja-put --endpoint-url "$PROXY_ENDPOINT" --store "$(store warm)" -C "$BATS_FILE_TMPDIR/bench" "$T/m" >"$T/r2.json"
+	assert_eq "$(json "$T/r2.json" 'd["skipped"]')" "$n"
+	assert_eq "$(json "$T/r2.json" 'd["uploaded"]')" 0
+	assert_eq "$(proxy_stat forwarded)" 1 # the manifest itself
+	# without the cache: one HEAD per object, still nothing uploaded
+	proxy_reset_stats
+	ja-put --endpoint-url "$PROXY_ENDPOINT" --store "$(store warm)" --no-check-cache \
+		-C "$BATS_FILE_TMPDIR/bench" "$T/m" >"$T/r3.json"
+	assert_eq "$(json "$T/r3.json" 'd["skipped"]')" "$n"
+	assert_eq "$(proxy_stat forwarded)" $((n + 1))
+}
+
+@test "many objects: one listing of Data/ replaces a HEAD per object" {
+	mkdir -p "$T/many"
+	for i in $(seq 1 600); do echo "object $i" >"$T/many/f$i"; done
+	ja-snapshot "$T/many" >"$T/m"
+	proxy_reset_stats
+	ja-put --endpoint-url "$PROXY_ENDPOINT" --store "$(store list)" -C "$T/many" "$T/m" >"$T/r1.json"
+	assert_eq "$(json "$T/r1.json" 'd["uploaded"]')" 600
+	assert_eq "$(proxy_stat forwarded)" 602 # a LIST, 600 PUTs, the manifest
+	proxy_reset_stats
+	ja-put --endpoint-url "$PROXY_ENDPOINT" --store "$(store list)" --no-check-cache -C "$T/many" \
+		"$T/m" >"$T/r2.json"
+	assert_eq "$(json "$T/r2.json" 'd["skipped"]')" 600
+	assert_eq "$(proxy_stat forwarded)" 2 # the listing, the manifest
+	# an object deleted behind the cache's back is found by the listing and sent again
+	h=$(json "$T/m" 'd["paths"][0]["hash"]')
+	awscli s3 rm "s3://$S3_BUCKET/list/Data/$h.xxh128" >/dev/null
+	ja-put --endpoint-url "$S3_ENDPOINT" --store "$(store list)" --no-check-cache -C "$T/many" \
+		"$T/m" >"$T/r3.json"
+	assert_eq "$(json "$T/r3.json" 'd["uploaded"]')" 1
+}
