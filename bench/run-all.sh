@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 bench/hash.sh -w
 bench/manifest.sh
 bench/snapshot.sh
+bench/s3.sh
+bench/transfer.sh

@@ -2,9 +2,10 @@
 # bench/s3.sh - the S3 client against the test server (s3rver on loopback), side by side
 # in one run:
 #   * small objects (N x 4 KiB): PUT, HEAD and GET requests per second
-#       - ja-s3 at concurrency 1 and 32 (cp -r up, stat of every key, cp of every key)
+#       - ja-s3 at concurrency 1, 32 and 64, its default (cp -r up, stat of every key, cp
+#         of every key)
 #       - the server's ceiling: wrk (GET and PUT on distinct keys, like the clients) and
-#         ab -i (HEAD), unsigned requests, 1 and 32 connections
+#         ab -i (HEAD), unsigned requests, 1, 32 and 64 connections
 #       - aws s3 cp --recursive (up, down) and rclone copy (up, down), their defaults
 #         raised to 32 transfers where they have the knob
 #   * one 1 GiB object up and down (MB/s): ja-s3 cp, aws s3 cp, rclone copyto
@@ -91,14 +92,14 @@ ab_head() {
 	ab -q -k -i -c "$1" -t "${WRK_SECONDS:-5}" -n 1000000 "$S3_ENDPOINT/$BUCKET/wrk/obj" |
 		awk '/^Requests per second/ { printf "%.0f", $4 }'
 }
-for c in 1 32; do
+for c in 1 32 64; do
 	row "server ceiling (wrk/ab, unsigned), $c conn." "$(wrk_rate $c PUT wrkput$c)" \
 		"$(ab_head $c)" "$(wrk_rate $c GET ceiling)"
 done
 
 # ---- ja-s3 ----
 keys() { for f in "$W/small"/*; do echo "s3://$BUCKET/$1/${f##*/}"; done; }
-for j in 1 32; do
+for j in 1 32 64; do
 	p=ja$j
 	tp=$(secs ja-s3 -j $j cp -r "$W/small" "s3://$BUCKET/$p")
 	keys $p >"$W/keys"

@@ -3,7 +3,8 @@
 # files, 511 MB) against the S3 test server (s3rver on loopback), side by side in one run:
 #   * ja-put into an empty prefix (empty check cache: HEAD + PUT per object)
 #   * ja-put again, check cache warm (no request per object)
-#   * ja-put again with --no-check-cache (one HEAD per object)
+#   * ja-put again with --no-check-cache (the store is asked: for many objects one listing
+#     of Data/, for a few a HEAD each)
 #   * ja-get into an empty directory
 #   * aws s3 cp --recursive up and down, aws s3 sync of the unchanged tree
 #     (max_concurrent_requests 32)
@@ -205,7 +206,7 @@ echo "| run | ja | Python tool | aws s3 (32 requests) | rclone (32 transfers, 32
 echo "| --- | --- | --- | --- | --- |"
 echo "| upload to an empty prefix | $(cell put1) | $PY_UP s ($(x "${S[put1]}" $PY_UP)) | cp --recursive: $(cell aws-up) ($(x "${S[put1]}" "${S[aws-up]}")) | copy: $(cell rclone-up) ($(x "${S[put1]}" "${S[rclone-up]}")) |"
 echo "| re-upload, check cache warm | $(cell put2) | $PY_CACHED s ($(x "${S[put2]}" $PY_CACHED)) | – | – |"
-echo "| re-upload, no cache (\`--no-check-cache\`: HEAD per object) | $(cell put3) | $PY_HEAD s ($(x "${S[put3]}" $PY_HEAD)) | sync: $(cell aws-sync) ($(x "${S[put3]}" "${S[aws-sync]}")) | copy: $(cell rclone-again) ($(x "${S[put3]}" "${S[rclone-again]}")) |"
+echo "| re-upload, no cache (\`--no-check-cache\`: the store is asked: one listing of Data/ for this many objects, else a HEAD each) | $(cell put3) | $PY_HEAD s ($(x "${S[put3]}" $PY_HEAD)) | sync: $(cell aws-sync) ($(x "${S[put3]}" "${S[aws-sync]}")) | copy: $(cell rclone-again) ($(x "${S[put3]}" "${S[rclone-again]}")) |"
 echo "| download to an empty directory | $(cell get) | $PY_DOWN s ($(x "${S[get]}" $PY_DOWN)) | cp --recursive: $(cell aws-down) ($(x "${S[get]}" "${S[aws-down]}")) | copy: $(cell rclone-down) ($(x "${S[get]}" "${S[rclone-down]}")) |"
 echo
 echo "The local \`file://\` store, against \`cp -a\` of the tree ($(cell cp)):"

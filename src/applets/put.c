@@ -51,7 +51,7 @@ const struct opt applet_put_opts[] = {
     {OPT_OUTDIR, 0, "output-dir", "DIR",
      "attachments: an output directory relative to the root (repeatable)", NULL},
     {OPT_ATTACH, 0, "attachments", NULL, "print the CreateJob attachments JSON instead", NULL},
-    {OPT_NOCC, 0, "no-check-cache", NULL, "HEAD every object: trust no cached existence", NULL},
+    {OPT_NOCC, 0, "no-check-cache", NULL, "ask the store about every object: trust no cached existence", NULL},
     OPT_JOBS,
     OPT_PROGRESS,
     OPT_S3,

@@ -17,7 +17,7 @@
 #include "core/util.h"
 #include "xml.h"
 
-#define S3_DEFAULT_CONCURRENCY 32
+#define S3_DEFAULT_CONCURRENCY 64
 #define S3_MAX_PARTS	       10000
 #define S3_MIN_PART	       ((uint64_t)8 << 20)
 #define S3_MAX_OBJECT	       ((uint64_t)5 << 40)
