@@ -279,22 +279,6 @@ static int to_fd(struct s3_op *op, const char *p, size_t n, uint64_t off)
 	return 0;
 }
 
-/* Make the parent directories of rel under root (no "..", no absolute paths). */
-static int mkparents(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = 0;
-		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	free(p);
-	return 0;
-}
-
 static void get_done(struct s3_op *op)
 {
 	struct item *it = op->ctx;
@@ -322,7 +306,7 @@ static void get_done(struct s3_op *op)
  * is slow on some file systems and must not stall the transfers). */
 static void get_prepare(struct item *it, mode_t mode)
 {
-	if (mkparents(it->src) < 0) {
+	if (mkdir_p(it->src, 1) < 0) {
 		it->prep_errno = errno;
 		it->prep_what = "cannot create its directory";
 		return;

@@ -146,27 +146,6 @@ static mode_t process_umask(void)
 	return old;
 }
 
-/* mkdir -p for the user's own DEST path: symlinks in it are the user's and followed. */
-static int mkdir_p(const char *dir, struct ja_err *err)
-{
-	char *p = xstrdup(dir);
-	int rc = 0;
-	for (char *s = p + 1;; s++) {
-		if (*s && *s != '/')
-			continue;
-		char c = *s;
-		*s = 0;
-		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-			rc = err_set(err, EXIT_FAIL, "%s: %s", esc_name(p), strerror(errno));
-			break;
-		}
-		if (!(*s = c))
-			break;
-	}
-	free(p);
-	return rc;
-}
-
 int dest_open(struct dest *d, const char *dir, const struct dest_opts *o, struct ja_err *err)
 {
 	memset(d, 0, sizeof(*d));
@@ -179,8 +158,8 @@ int dest_open(struct dest *d, const char *dir, const struct dest_opts *o, struct
 		return err_set(err, EXIT_FAIL, "empty destination directory");
 	d->root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (d->root < 0 && errno == ENOENT) {
-		if (mkdir_p(dir, err) < 0)
-			return -1;
+		if (mkdir_p(dir, 0) < 0)
+			return err_set(err, EXIT_FAIL, "%s: %s", esc_name(dir), strerror(errno));
 		d->root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (d->root < 0)

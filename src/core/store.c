@@ -282,13 +282,9 @@ static int check_op(const struct store_op *op, struct ja_err *err)
 
 /* ---- ops ---- */
 
-void store_submit(struct store *s, struct store_op *op)
+/* The outputs an op owns, forgotten (not freed). */
+static void clear_outputs(struct store_op *op)
 {
-	struct ja_err e = {0};
-	op->ok = op->not_found = 0;
-	op->err.code = 0;
-	op->err.msg[0] = 0;
-	op->size = 0;
 	op->meta_out = NULL;
 	op->nmeta_out = 0;
 	op->out_buf = NULL;
@@ -296,6 +292,17 @@ void store_submit(struct store *s, struct store_op *op)
 	op->keys = NULL;
 	op->sizes = NULL;
 	op->nkeys = 0;
+	op->truncated = 0;
+}
+
+void store_submit(struct store *s, struct store_op *op)
+{
+	struct ja_err e = {0};
+	op->ok = op->not_found = 0;
+	op->err.code = 0;
+	op->err.msg[0] = 0;
+	op->size = 0;
+	clear_outputs(op);
 	op->internal = NULL;
 	if (check_op(op, &e) < 0 || s->vt->check(s, op, &e) < 0) {
 		op->err = e;
@@ -372,13 +379,7 @@ void store_op_release(struct store_op *op)
 		free(op->keys[i]);
 	free(op->keys);
 	free(op->sizes);
-	op->meta_out = NULL;
-	op->nmeta_out = 0;
-	op->out_buf = NULL;
-	op->out_len = 0;
-	op->keys = NULL;
-	op->sizes = NULL;
-	op->nkeys = 0;
+	clear_outputs(op);
 }
 
 const char *store_op_meta(const struct store_op *op, const char *name)

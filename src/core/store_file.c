@@ -206,34 +206,10 @@ static const struct store_vt file_vt = {
     .close = f_close,
 };
 
-/* mkdir -p, modes 0777 & umask. */
-static int mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	int rc = 0;
-	for (char *s = p + 1;; s++) {
-		if (*s && *s != '/')
-			continue;
-		char c = *s;
-		*s = 0;
-		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-			rc = -1;
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	int e = errno;
-	free(p);
-	errno = e;
-	return rc;
-}
-
 int store_file_open(struct store *s, const struct store_opts *o, struct ja_err *err)
 {
 	int fd;
-	if (mkdir_p(s->root) < 0 || (fd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (mkdir_p(s->root, 0) < 0 || (fd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return err_set(err, EXIT_FAIL, "store %s: %s", esc_name(s->url), strerror(errno));
 	struct fstore *f = xcalloc(1, sizeof(*f));
 	f->s = s;

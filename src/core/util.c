@@ -1,6 +1,8 @@
 /* util.c - allocation, errors and messages shared by every applet. */
 #include "util.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,5 +252,30 @@ int close_stdout(int rc)
 		fprintf(stderr, "%s: write error on stdout: %s\n", ja_progname, strerror(bad));
 		return rc ? rc : EXIT_FAIL;
 	}
+	return rc;
+}
+
+int mkdir_p(const char *path, int parents_only)
+{
+	char *p = xstrdup(path);
+	int rc = 0, e = 0;
+	for (char *s = p + 1;; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+		if (!c && parents_only)
+			break;
+		*s = 0;
+		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+			rc = -1;
+			e = errno;
+			break;
+		}
+		if (!(*s = c))
+			break;
+	}
+	free(p);
+	if (rc)
+		errno = e;
 	return rc;
 }

@@ -55,6 +55,10 @@ const char *esc_name(const char *s);
 /* Value of one hex digit (either case), or -1. */
 int hex_value(int c);
 
+/* mkdir -p: path and its missing parents (0777 & umask), or with parents_only only
+ * the directories above its last component.  0, or -1 with errno set. */
+int mkdir_p(const char *path, int parents_only);
+
 /* Checked integer helpers. */
 int add_overflow_i64(int64_t a, int64_t b, int64_t *out);
 
