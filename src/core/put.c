@@ -358,7 +358,8 @@ static void survey(struct prun *r)
 		if (p->known != K_UNKNOWN)
 			continue;
 		const char *want = p->key;
-		char **hit = bsearch(&want, op.keys, op.nkeys, sizeof(*op.keys), cmp_key);
+		char **hit =
+		    op.nkeys ? bsearch(&want, op.keys, op.nkeys, sizeof(*op.keys), cmp_key) : NULL;
 		if (hit && op.sizes[hit - op.keys] == p->len)
 			p->known = K_EXISTS;
 		else if (hit || !last || strcmp(p->key, last) < 0)

@@ -258,7 +258,8 @@ static char *trim(char *s)
 	n = strlen(s);
 	while (n > 0 && strchr(" \t\r\n", s[n - 1]))
 		n--;
-	s[n] = 0;
+	if (s[n]) /* never write to an empty text, which may be the shared "" */
+		s[n] = 0;
 	return s;
 }
 

@@ -674,8 +674,20 @@ TEST(complete_body_unrepresentable)
 	free(body);
 }
 
+/* found by the fuzzer: an empty text field (trimmed in place) must not be written */
+TEST(list_empty_size_is_an_error_not_a_crash)
+{
+	CHECK(strstr(list_err("<ListBucketResult><Contents><Key>k</Key><Size></Size></Contents>"
+			      "</ListBucketResult>"),
+		     "Size") != NULL);
+	CHECK(strstr(list_err("<ListBucketResult><Contents><Key>k</Key><Size> </Size></Contents>"
+			      "</ListBucketResult>"),
+		     "Size") != NULL);
+}
+
 int main(void)
 {
+	RUN(list_empty_size_is_an_error_not_a_crash);
 	RUN(error_all_fields);
 	RUN(error_permanent_redirect);
 	RUN(error_truncates_on_char_boundary);
