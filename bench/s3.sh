@@ -112,6 +112,24 @@ for j in 1 32 64; do
 	row "ja-s3 -j $j" "$(rate "$N" "$tp")" "$(rate "$N" "$th")" "$(rate "$N" "$tg")"
 done
 
+# ---- GET like for like: the ceiling and ja on the same objects, alternating ----
+# s3rver's speed drifts between runs (fresh keys, caches, JIT), so a ceiling measured
+# once beside a ja run measured once can differ by a third; alternate and take medians.
+med() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+like=()
+mapfile -t urls <"$W/keys" # the objects ja-s3 -j 64 uploaded above
+for c in 32 64; do
+	cs=() js=()
+	for rep in 1 2 3; do
+		cs+=("$(wrk_rate $c GET ja64)")
+		rm -rf "$W/down"
+		mkdir "$W/down"
+		js+=("$(rate "$N" "$(secs ja-s3 -j $c cp "${urls[@]}" "$W/down")")")
+	done
+	mc=$(med "${cs[@]}") mj=$(med "${js[@]}")
+	like+=("| $c | $mc (${cs[*]}) | $mj (${js[*]}) | $(awk -v a="$mj" -v b="$mc" 'BEGIN { printf "%.0f%%", 100 * a / b }') |")
+done
+
 # ---- aws ----
 awsc() { AWS_PAGER="" AWS_REQUEST_CHECKSUM_CALCULATION=when_required /usr/bin/aws \
 	--endpoint-url "$S3_ENDPOINT" "$@"; }
@@ -164,6 +182,13 @@ echo
 echo "| client | PUT/s | HEAD/s | GET/s |"
 echo "|---|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
+echo
+echo "GET like for like: the same $N objects, wrk (unsigned, rotating over them) and ja-s3 cp of"
+echo "them into a directory, alternating, 3 runs each; median (runs) of requests per second:"
+echo
+echo "| connections | ceiling (wrk) | ja-s3 | ja / ceiling |"
+echo "|---:|---:|---:|---:|"
+printf '%s\n' "${like[@]}"
 echo
 echo "One ${BIG_MIB} MiB object, MB/s:"
 echo
