@@ -254,17 +254,21 @@ static int entry_fail(struct dec *d, const char *arr, size_t i, const char *key)
 	return -1;
 }
 
+/* The next value as a string (s is the parser's: borrowed or scratch), or -1 naming
+ * what was there instead. */
+static int next_str(struct dec *d, const char **s, size_t *n)
+{
+	enum jtype t = jp_peek(&d->jp);
+	if (t != J_STR && t != J_NONE)
+		return err_set(d->err, EXIT_USAGE, "not a string (found %s)", jp_type_name(t));
+	return jp_str(&d->jp, s, n);
+}
+
 static int get_str(struct dec *d, const char **out, size_t *len)
 {
 	const char *s;
 	size_t n;
-	enum jtype t = jp_peek(&d->jp);
-	if (t != J_STR) {
-		if (t == J_NONE)
-			return jp_str(&d->jp, &s, &n);
-		return err_set(d->err, EXIT_USAGE, "not a string (found %s)", jp_type_name(t));
-	}
-	if (jp_str(&d->jp, &s, &n) < 0)
+	if (next_str(d, &s, &n) < 0)
 		return -1;
 	*out = manifest_strdup(d->m, s, n);
 	if (len)
@@ -278,13 +282,7 @@ static int get_slice(struct dec *d, const char **out, size_t *len, unsigned *key
 {
 	const char *s;
 	size_t n;
-	enum jtype t = jp_peek(&d->jp);
-	if (t != J_STR) {
-		if (t == J_NONE)
-			return jp_str(&d->jp, &s, &n);
-		return err_set(d->err, EXIT_USAGE, "not a string (found %s)", jp_type_name(t));
-	}
-	if (jp_str(&d->jp, &s, &n) < 0)
+	if (next_str(d, &s, &n) < 0)
 		return -1;
 	if (s == d->jp.str.p) { /* the decoder's scratch space */
 		s = manifest_strdup(d->m, s, n);
